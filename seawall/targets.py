@@ -1,0 +1,76 @@
+"""What configuration describes: the things Seawall probes. Frozen, typed, no I/O.
+
+Each target has a stable, human ``id`` that becomes the pytest id and the Datadog
+``target:`` tag: ``host:port`` (brackets for IPv6), ``src->dst/proto``, a mount path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def host_port(host: str, port: int) -> str:
+    """``host:port``, with brackets around an IPv6 literal."""
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]:{port}"
+    except ValueError:
+        pass
+    return f"{host}:{port}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """A TLS endpoint: where to connect, what name to ask for, which policy applies.
+
+    ``host`` is what we connect to, ``sni`` the server name we send and verify
+    (defaults to ``host``). ``ca_file`` adds a trust anchor on top of the system
+    store; ``client_cert``/``client_key`` are presented for mTLS. ``name`` is an
+    optional label (the lab uses it for its cases).
+    """
+
+    host: str
+    port: int
+    policy: str = "default"
+    sni: str | None = None
+    ca_file: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        """``host:port``, or ``sni@host:port`` when the SNI name differs from the host."""
+        base = host_port(self.host, self.port)
+        if self.sni and self.sni != self.host:
+            return f"{self.sni}@{base}"
+        return base
+
+    @property
+    def server_name(self) -> str:
+        """The name sent as SNI and checked against the certificate."""
+        return self.sni or self.host
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebService:
+    """An HTTPS service whose plain-HTTP port must redirect (or be closed).
+
+    ``http_port`` is the plain port probed, ``https_port`` the TLS one; ``path`` the
+    path requested; ``ca_file`` an extra trust anchor for the HTTPS side.
+    """
+
+    host: str
+    http_port: int = 80
+    https_port: int = 443
+    path: str = "/"
+    policy: str = "default"
+    ca_file: Path | None = None
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        """``host:https_port`` (the service as users reach it)."""
+        return host_port(self.host, self.https_port)

@@ -1,0 +1,3 @@
+"""Shared fixtures of Seawall's own tests."""
+
+pytest_plugins = ["pytester"]
