@@ -29,7 +29,7 @@ from seawall.config import Config
 #: fixture name -> "module:attribute" of the Suite object that provides it.
 KINDS: dict[str, str] = {
     "endpoint": "seawall.tls.suite:ENDPOINTS",
-    "client": "seawall.tls.suite:CLIENTS",
+    "client": "seawall.tls.clients:CLIENTS",
     "service": "seawall.https.suite:SERVICES",
     "cell": "seawall.isolation.suite:CELLS",
     "data_path": "seawall.at_rest.suite:DATA_PATHS",

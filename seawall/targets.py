@@ -74,3 +74,9 @@ class WebService:
     def id(self) -> str:
         """``host:https_port`` (the service as users reach it)."""
         return host_port(self.host, self.https_port)
+
+
+#: Connect-to overrides, like ``curl --resolve``: (host, port) as named by a target ->
+#: (address, port) actually dialled. The lab uses it to serve ``expired.lab.seawall.test:443``
+#: from ``127.0.0.1:<ephemeral>`` while ids, SNI and Host headers stay as configured.
+Overrides = dict[tuple[str, int], tuple[str, int]]

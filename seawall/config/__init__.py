@@ -5,7 +5,7 @@ Where the file comes from, first match wins: ``--seawall-config PATH`` (pytest) 
 ``./seawall.toml``; with none of them Seawall probes its embedded lab (``Config.lab``).
 
 Each top-level table has its own module and parser: ``[seawall]`` (general), ``[tls]``,
-``[https]``, ``[isolation]``, ``[at_rest]``, ``[datadog]``, ``[claims]``. A bad value raises
+``[https]``, ``[isolation]``, ``[at_rest]``, ``[datadog]``, ``[clients]``, ``[claims]``. A bad value raises
 :class:`~seawall.errors.ConfigError` naming the file, the key and the fix.
 """
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seawall.config import at_rest as _at_rest
+from seawall.config import clients as _clients
 from seawall.config import datadog as _datadog
 from seawall.config import general as _general
 from seawall.config import https as _https
@@ -44,6 +45,7 @@ class Config:
     isolation: _isolation.IsolationConfig = field(default_factory=_isolation.IsolationConfig)
     at_rest: _at_rest.AtRestConfig = field(default_factory=_at_rest.AtRestConfig)
     datadog: _datadog.DatadogConfig = field(default_factory=_datadog.DatadogConfig)
+    clients: _clients.ClientsConfig = field(default_factory=_clients.ClientsConfig)
     claims: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -87,6 +89,7 @@ def parse(raw: Mapping[str, object], *, source: str, base: Path) -> Config:
         isolation=_isolation.parse(root.table("isolation"), base),
         at_rest=_at_rest.parse(root.table("at_rest"), base),
         datadog=_datadog.parse(root.table("datadog"), base),
+        clients=_clients.parse(root.table("clients"), base),
         claims=_claims(root.table("claims")),
     )
     root.done()
