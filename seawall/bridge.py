@@ -83,7 +83,9 @@ class ReporterBridge:
         self._started = True
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        findings = findings_of(report)
+        # item.user_properties ride on every phase's report: read findings from the
+        # call phase only, and look for crashes in any failed phase.
+        findings = findings_of(report) if report.when == "call" else []
         if not findings:
             crashed = self._crash_finding(report)
             if crashed is None:
@@ -130,12 +132,14 @@ class ReporterBridge:
             return None
         outcome = worst([f.outcome for f in findings])
         if report.passed and outcome is Outcome.WARN:
-            return "warned", "W", ("WARN", {"yellow": True})
+            return "warn", "W", ("WARN", {"yellow": True})
         if report.failed and outcome is Outcome.ERROR:
             return "inconclusive", "I", ("INCONCLUSIVE", {"purple": True})
         return None
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.results:
+            return
         for reporter in self.reporters:
             if isinstance(reporter, ConsoleReporter):
                 for line in reporter.lines():
@@ -145,8 +149,8 @@ class ReporterBridge:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self._started:
-            return
+        if not self._started or not self.results:
+            return  # not a probe run (no Seawall checks ran): nothing to report
         counts = Counter(r.finding.outcome.value for r in self.results)
         summary = RunSummary(
             run=self.run,
