@@ -32,7 +32,7 @@ SUITE_MARKERS = ("tls", "https", "isolation", "at_rest")
 
 def findings_of(report: pytest.TestReport) -> list[Finding]:
     """The findings a test attached to its report."""
-    return [Finding.from_json(v) for k, v in report.user_properties if k == PROPERTY]
+    return [Finding.from_json(v) for k, v in report.user_properties if k == PROPERTY]  # type: ignore[arg-type]
 
 
 def reporters_for(config: Config, state_dir: Path) -> list[Reporter]:
@@ -91,7 +91,7 @@ class ReporterBridge:
             if crashed is None:
                 return
             findings = [crashed]
-        claim = next((v for k, v in report.user_properties if k == "seawall.claim"), "")
+        claim = str(next((v for k, v in report.user_properties if k == "seawall.claim"), ""))
         for finding in findings:
             result = CheckResult(
                 finding=finding,

@@ -87,8 +87,11 @@ def test_dependencies_point_one_way(path: Path) -> None:
 def test_suites_do_not_reach_into_the_plugin_or_reporters(path: Path) -> None:
     mod = module_name(path)
     if mod.split(".")[1:2] and mod.split(".")[1] in SUITES:
-        bad = {i for i in seawall_imports(path)
-               if i.startswith(("seawall.plugin", "seawall.bridge", "seawall.report", "seawall.cli"))}
+        bad = {
+            i
+            for i in seawall_imports(path)
+            if i.startswith(("seawall.plugin", "seawall.bridge", "seawall.report", "seawall.cli"))
+        }
         assert not bad, f"{mod} imports {sorted(bad)}: suites know nothing of reporting"
 
 

@@ -5,8 +5,8 @@ Where the file comes from, first match wins: ``--seawall-config PATH`` (pytest) 
 ``./seawall.toml``; with none of them Seawall probes its embedded lab (``Config.lab``).
 
 Each top-level table has its own module and parser: ``[seawall]`` (general), ``[tls]``,
-``[https]``, ``[isolation]``, ``[at_rest]``, ``[datadog]``, ``[clients]``, ``[claims]``. A bad value raises
-:class:`~seawall.errors.ConfigError` naming the file, the key and the fix.
+``[https]``, ``[isolation]``, ``[at_rest]``, ``[datadog]``, ``[clients]``, ``[claims]``.
+A bad value raises :class:`~seawall.errors.ConfigError` naming the file, the key and the fix.
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ def _claims(table: Table) -> dict[str, str]:
     claims = {}
     for check in list(table.raw):
         if "." not in check:
-            raise table.error(check, "is not a check id", "use '<suite>.<promise>', e.g. tls.min_version")
+            raise table.error(
+                check, "is not a check id", "use '<suite>.<promise>', e.g. tls.min_version"
+            )
         claims[check] = table.text(check)
     table.done()
     return claims

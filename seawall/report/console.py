@@ -40,7 +40,8 @@ class ConsoleReporter:
         )
         for r in bad:
             f = r.finding
-            out.append(f"  {f.outcome.value.upper():5} {f.check} {f.target} [{f.reason}]: {f.summary}")
+            label = f.outcome.value.upper()
+            out.append(f"  {label:5} {f.check} {f.target} [{f.reason}]: {f.summary}")
         return out
 
     def status(self) -> str:
