@@ -85,14 +85,17 @@ class LabPki:
     """A private PKI in ``directory``: trusted root -> intermediate, plus an untrusted root.
 
     ``now`` fixes the clock used for default validity windows (default: the real UTC
-    time). ``root_ca_file`` is the PEM to trust; ``untrusted_ca_file`` the PEM of the
-    other root (not to be trusted by probes; tests may use it to show the difference).
+    time, truncated to whole seconds). ``root_ca_file`` is the PEM to trust;
+    ``untrusted_ca_file`` the PEM of the other root (not to be trusted by probes; tests
+    may use it to show the difference).
     """
 
     def __init__(self, directory: Path, *, now: datetime | None = None) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.now = now or datetime.now(UTC)
+        # Certificates hold whole seconds: so does ``now``, so that validity facts
+        # relative to it are exact.
+        self.now = (now or datetime.now(UTC)).replace(microsecond=0)
         self._root = self._authority("Seawall Lab Root CA", None)
         self._intermediate = self._authority("Seawall Lab Intermediate CA", self._root)
         self._untrusted = self._authority("Seawall Lab Untrusted Root CA", None)
