@@ -80,3 +80,60 @@ class WebService:
 #: (address, port) actually dialled. The lab uses it to serve ``expired.lab.seawall.test:443``
 #: from ``127.0.0.1:<ephemeral>`` while ids, SNI and Host headers stay as configured.
 Overrides = dict[tuple[str, int], tuple[str, int]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataPath:
+    """A directory whose data must reach the storage medium encrypted (or may not).
+
+    ``path`` is absolute; the at_rest probes write their canaries inside it. ``id`` is
+    the path itself (stable: the pytest id and ``target:`` tag). ``name`` is an optional
+    label (the lab uses it for its cases).
+    """
+
+    path: str
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        """The mount path, as configured."""
+        return self.path
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxSpec:
+    """A sandbox the isolation suite launches (or attaches to) in a runtime.
+
+    ``name`` is unique within its ``fleet``; ``namespace`` names an existing network
+    namespace to attach to instead of creating one (netns runtime). ``drop_caps`` are
+    capabilities the probe runs without (e.g. ``("net_raw",)``, like a default workload).
+    """
+
+    name: str
+    fleet: str = ""
+    namespace: str = ""
+    drop_caps: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        """``fleet.name`` (or ``name`` outside a fleet)."""
+        return f"{self.fleet}.{self.name}" if self.fleet else self.name
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cell:
+    """One (source, destination, protocol) cell of the isolation matrix.
+
+    ``source`` is a sandbox id; ``destination`` a sandbox id, ``metadata``, ``host``, a
+    configured label, or ``any`` (for ``raw``); ``protocol`` one of tcp, tcp6, udp,
+    udp6, icmp, icmp6, l2, spoof, raw, dns.
+    """
+
+    source: str
+    destination: str
+    protocol: str
+
+    @property
+    def id(self) -> str:
+        """``src->dst/proto``, e.g. ``lab.a->lab.b/tcp``."""
+        return f"{self.source}->{self.destination}/{self.protocol}"
