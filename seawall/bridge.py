@@ -41,6 +41,11 @@ def reporters_for(config: Config, state_dir: Path) -> list[Reporter]:
         ConsoleReporter(),
         EvidenceReporter(state_dir / "evidence", config.general.evidence_retention_days),
     ]
+    if any(os.environ.get(v) for v in ("DD_API_KEY", "DD_AGENT_HOST", "DD_DOGSTATSD_URL")):
+        from seawall.report.datadog import DatadogReporter
+
+        reporters.append(DatadogReporter.create(state_dir=state_dir, environ=os.environ,
+                                                **vars(config.datadog)))
     return reporters
 
 
@@ -75,7 +80,9 @@ class ReporterBridge:
     def header(self) -> list[str]:
         """Lines for the pytest header: run id and each reporter's status."""
         names = ", ".join(r.name for r in self.reporters)
-        return [f"seawall: run {self.run.run_id}, reporters: {names}"]
+        off = [] if any(r.name == "datadog" for r in self.reporters) else [
+            "datadog: off (DD_API_KEY not set)"]
+        return [f"seawall: run {self.run.run_id}, reporters: {names}", *off]
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         for reporter in self.reporters:

@@ -44,7 +44,6 @@ class DatadogConfig:
     spool_max_bytes: int = 50_000_000
     ca_file: Path | None = None
     monitors_dir: Path = Path("monitors")
-    statsd: bool = True
 
 
 def parse(t: Table, base: Path) -> DatadogConfig:
@@ -73,7 +72,6 @@ def parse(t: Table, base: Path) -> DatadogConfig:
         spool_max_bytes=t.integer("spool_max_bytes", default.spool_max_bytes, minimum=10_000),
         ca_file=t.path_value("ca_file", None, base=base),
         monitors_dir=(base / monitors) if monitors else default.monitors_dir,
-        statsd=t.flag("statsd", default.statsd),
     )
     t.done()
     return config
