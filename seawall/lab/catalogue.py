@@ -15,7 +15,7 @@ DOMAIN = "lab.seawall.test"
 OFFSITE_HOST = f"evil.{DOMAIN}"
 HSTS_GOOD = "max-age=31536000; includeSubDomains"
 MODERN = ("TLSv1.2", "TLSv1.3")
-LEGACY = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+LEGACY = ("TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 
 def host_of(name: str) -> str:
@@ -35,7 +35,8 @@ class LabCase:
     Certificate facts: ``cert_names`` (SAN DNS names), ``key``, ``signature_hash``,
     ``issuer`` (``intermediate``/``root``/``self``/``untrusted``), ``sends_intermediate``,
     validity as days relative to the lab's start (``valid_from_days``, ``valid_until_days``).
-    TLS facts: ``versions`` enabled on the server, ``ciphers`` (the OpenSSL cipher string
+    TLS facts: ``versions`` enabled on the server (named as in seawall.config.tls:
+    ``TLSv1.0`` .. ``TLSv1.3``), ``ciphers`` (the OpenSSL cipher string
     set for TLS <= 1.2, empty for OpenSSL's default), ``alpn`` offered.
     HTTP facts (``listener == "https"``): ``http_port`` (None: nothing listens on plain
     HTTP), ``http_status``/``http_location`` and ``https_status``/``https_location`` for

@@ -27,7 +27,7 @@ from seawall.lab.catalogue import ALL_CASES, OFFSITE, LabCase
 from seawall.lab.pki import LabPki
 from seawall.lab.servers import Listener, Responder, ServerLoop, bind_listener
 
-_VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+_VERSIONS = {"TLSv1.0": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
              "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 
 
