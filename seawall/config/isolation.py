@@ -1,19 +1,121 @@
-"""``[isolation]``: placeholder until the isolation suite lands (owned by that suite's work)."""
+"""``[isolation]``: the fleet to launch, what to try from each sandbox, and the controls.
+
+::
+
+    [isolation]
+    runtime = "netns"                 # or "command" (see [isolation.command])
+    sandboxes = ["tenant-a", "tenant-b"]  # netns: existing namespaces; command: names
+    canary_tcp = [22, 80, 443, 8080]  # ports every canary listens on (+ 1 random high port)
+    canary_udp = [7]
+    ports = []                        # more TCP ports to try (no listener needed)
+    full_sweep = false                # try 1-65535 too (explicit: each SYN may hold conntrack)
+    ipv6 = true
+    l2 = true                         # ARP visibility, spoofing, raw sockets
+    allow_raw_sockets = false
+    timeout = 1.0                     # seconds per attempt (IPv4)
+    timeout_v6 = 1.5                  # IPv6 needs at least 1.5 s
+    max_in_flight = 512
+    rate = 2000                       # attempts/s cap per sandbox (0: none)
+
+    [[isolation.allowed]]             # required: positive controls that must be reachable
+    label = "registry"
+    host = "10.0.0.5"
+    port = 443
+
+    [[isolation.forbidden]]           # beyond the metadata service (always tried)
+    label = "kubelet"
+    host = "10.0.0.1"
+    port = 10250
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from seawall.config.reader import Table
 
+RUNTIMES = ("netns", "command")
+TEMPLATES = ("create", "exec", "address", "destroy")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddressConfig:
+    """A labelled host and TCP port (allowed or forbidden destination)."""
+
+    label: str
+    host: str
+    port: int
+
 
 @dataclass(frozen=True, kw_only=True)
 class IsolationConfig:
-    """Settings of the isolation suite."""
+    """Settings of the isolation suite. ``sandboxes`` empty: nothing configured."""
+
+    runtime: str = "netns"
+    sandboxes: tuple[str, ...] = ()
+    command: dict[str, str] = field(default_factory=dict)
+    canary_tcp: tuple[int, ...] = (22, 80, 443, 8080)
+    canary_udp: tuple[int, ...] = (7,)
+    ports: tuple[int, ...] = ()
+    full_sweep: bool = False
+    ipv6: bool = True
+    l2: bool = True
+    allow_raw_sockets: bool = False
+    timeout: float = 1.0
+    timeout_v6: float = 1.5
+    max_in_flight: int = 512
+    rate: float = 2000.0
+    allowed: tuple[AddressConfig, ...] = ()
+    forbidden: tuple[AddressConfig, ...] = ()
+
+
+def _addresses(t: Table, name: str) -> tuple[AddressConfig, ...]:
+    out = []
+    for item in t.tables(name):
+        out.append(AddressConfig(label=item.text("label"), host=item.host("host"),
+                                 port=item.port("port")))
+        item.done()
+    return tuple(out)
 
 
 def parse(t: Table, base: Path) -> IsolationConfig:
     """Read the ``[isolation]`` table."""
+    if not t.raw:
+        t.done()
+        return IsolationConfig()
+    runtime = t.text("runtime", "netns", choices=RUNTIMES)
+    sandboxes = t.str_list("sandboxes")
+    if len(sandboxes) < 2:
+        raise t.error("sandboxes", f"has {len(sandboxes)} sandbox(es), isolation needs at least 2",
+                      'list two or more, e.g. sandboxes = ["a", "b"]')
+    command: dict[str, str] = {}
+    table = t.table("command", required=runtime == "command")
+    for key in TEMPLATES if runtime == "command" else ():
+        command[key] = table.text(key)
+    if runtime == "command" and "{command}" not in command["exec"]:
+        raise table.error("exec", "has no {command} placeholder",
+                          'e.g. exec = "docker exec -i {name} {command}"')
+    table.done()
+    config = IsolationConfig(
+        runtime=runtime, sandboxes=sandboxes, command=command,
+        canary_tcp=t.int_list("canary_tcp", (22, 80, 443, 8080), minimum=1, maximum=65535),
+        canary_udp=t.int_list("canary_udp", (7,), minimum=1, maximum=65535),
+        ports=t.int_list("ports", (), minimum=1, maximum=65535),
+        full_sweep=t.flag("full_sweep", False), ipv6=t.flag("ipv6", True), l2=t.flag("l2", True),
+        allow_raw_sockets=t.flag("allow_raw_sockets", False),
+        timeout=t.number("timeout", 1.0, minimum=0.1, maximum=30),
+        timeout_v6=t.number("timeout_v6", 1.5, maximum=30),
+        max_in_flight=t.integer("max_in_flight", 512, minimum=1, maximum=16384),
+        rate=t.number("rate", 2000.0, minimum=0),
+        allowed=_addresses(t, "allowed"), forbidden=_addresses(t, "forbidden"),
+    )
+    if config.timeout_v6 < 1.5:
+        raise t.error("timeout_v6", f"{config.timeout_v6} is below 1.5 s",
+                      "IPv6 attempts need at least 1.5 s (neighbour discovery); raise it")
+    if not config.allowed:
+        raise t.error("allowed", "is required: no positive control destination",
+                      "add an [[isolation.allowed]] the sandboxes must reach, so silence "
+                      "cannot pass by accident")
     t.done()
-    return IsolationConfig()
+    return config
