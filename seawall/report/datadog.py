@@ -306,7 +306,7 @@ class DatadogReporter:
         summary = dataclasses.replace(summary, run=run)
         previous = self._load_statuses()
         spooled = self.spool.pending_items() if self.spool is not None else 0
-        dropped = sum(d.rejected + d.expired for d in self.deliveries)
+        dropped = self.spool.take_dropped() if self.spool is not None else 0
         mapped = map_run(summary, self.results, identity=self.identity,
                          previous={k: int(v[0]) for k, v in previous.items()},
                          spooled=spooled, dropped=dropped)

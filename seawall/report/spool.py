@@ -148,6 +148,17 @@ class Spool:
             data["unannounced"] = data.get("unannounced", 0) + n
         write_atomic(self.directory / "state" / STATE_FILE, json.dumps(data).encode())
 
+    def take_dropped(self) -> int:
+        """Items dropped (rejected, expired, spool full) since the last call, for the
+        ``seawall.report.dropped`` gauge of the run being reported."""
+        data = self.counters()
+        total = sum(data.get(k, 0) for k in ("rejected", "expired", "dropped_full"))
+        new = total - data.get("reported", 0)
+        if new:
+            data["reported"] = total
+            write_atomic(self.directory / "state" / STATE_FILE, json.dumps(data).encode())
+        return new
+
     def _announced(self) -> None:
         data = self.counters()
         data["unannounced"] = 0
