@@ -64,7 +64,8 @@ def bind_listener(key: str, behaviour: str, *, context: ssl.SSLContext | None = 
                   responder: Responder | None = None, host: str = "127.0.0.1") -> Listener:
     """A listener on ``host`` and an ephemeral port (see :class:`Listener`)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # No SO_REUSEADDR: with it, a "closed" (bound, not listening) port could be shared
+    # by another socket binding with SO_REUSEADDR, and would stop refusing.
     sock.bind((host, 0))
     if behaviour != "closed":
         sock.listen(1024)
