@@ -115,7 +115,8 @@ def _nft_rules(design: FleetDesign, mode: str) -> str:
         host_block = f'iifname "s*" tcp dport {CONTROL_PLANE_PORT} reject with tcp reset'
 
     allow = {
-        "open_port": f"tcp dport {OPEN_PORT} accept\n        {between} tcp sport {OPEN_PORT} accept",
+        "open_port": (f"tcp dport {OPEN_PORT} accept\n"
+                      f"        {between} tcp sport {OPEN_PORT} accept"),
         "udp": "meta l4proto udp accept",
         "icmp": "meta l4proto { icmp, ipv6-icmp } accept",
     }.get(design.leak, "")
