@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seawall.schedule.events import redact, secret_values
 from seawall.schedule.spec import Schedule
 
 #: pytest exit code -> (outcome, reason). ``passed``/``broken`` are finished runs.
@@ -107,6 +108,7 @@ class ChildRun:
         self._timed_out = False
         self._stopped = False
         child_env = dict(os.environ if env is None else env)
+        self.env = child_env
         child_env["SEAWALL_SCHEDULE"] = schedule.name
         child_env["SEAWALL_TAGS"] = ",".join(schedule.tags)
         command = [
@@ -144,6 +146,7 @@ class ChildRun:
                 self._signal(signal.SIGKILL)
             return None
         self._signal(signal.SIGKILL)  # leftovers the child left in its group
+        redact_file(self.log_path, secret_values(self.env))
         return self._result(code, now)
 
     def wait(self, poll: float = 0.05) -> RunResult:
@@ -181,6 +184,18 @@ def find_evidence(directory: Path, schedule: str, since: float) -> dict[str, Any
         if best is None or run["started_at"] > best["run"]["started_at"]:
             best = {**doc, "path": str(path)}
     return best
+
+
+def redact_file(path: Path, secrets: list[str]) -> None:
+    """Remove secret values from a finished run's output file (it is kept for people)."""
+    if not secrets:
+        return
+    try:
+        text = path.read_text(errors="replace")
+        if any(secret in text for secret in secrets):
+            path.write_text(redact(text, secrets))
+    except OSError:
+        return
 
 
 def last_line(path: Path, limit: int = 300) -> str:

@@ -64,7 +64,8 @@ def test_duplicate_names_name_both_files(tmp_path: Path) -> None:
 def test_empty_and_missing_directories(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         spec.load_dir(tmp_path, cwd=tmp_path)
-    assert str(info.value) == f"{tmp_path}: holds no *.toml schedule files (add one, see schedules/tls.toml)"
+    assert str(info.value) == (
+        f"{tmp_path}: holds no *.toml schedule files (add one, see schedules/tls.toml)")
     with pytest.raises(ConfigError) as info:
         spec.load_dir(tmp_path / "nope", cwd=tmp_path)
     assert str(info.value) == (
