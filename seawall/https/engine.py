@@ -29,6 +29,7 @@ from seawall.targets import Overrides, WebService, host_port
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = "seawall-https-probe/1"
+BACKSTOP_GRACE = 1.0  # seconds past the deadline before trio cancels a request
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -133,10 +134,17 @@ class Fetcher:
         started = trio.current_time()
         hop = Hop(url=str(url), dialled=host_port(address, real_port), reason=str(Reason.TIMEOUT),
                   detail="the per-target deadline passed")
-        with trio.move_on_at(deadline):
+        # httpx's own timeouts end the request (and close its socket: httpcore closes a
+        # stream only on Exception, so a trio cancellation mid-handshake would leak it);
+        # the trio deadline, a little later, is the backstop for a slow sum of phases.
+        remaining = deadline - started
+        if remaining <= 0:
+            return hop
+        with trio.move_on_at(deadline + BACKSTOP_GRACE):
             try:
                 async with self.clients[ca_file].stream(
-                    "GET", dialled, headers=headers, extensions=extensions
+                    "GET", dialled, headers=headers, extensions=extensions,
+                    timeout=httpx.Timeout(remaining),
                 ) as response:
                     location = response.headers.get("location")
                     nxt = resolve_location(url, location) if location is not None else None
@@ -155,10 +163,9 @@ async def probe(fetcher: Fetcher, service: WebService, policy: HttpsPolicy, *,
     """Facts of one service: the plain-HTTP redirect chain and the direct HTTPS answer,
     both before ``deadline`` (a ``trio.current_time()`` value)."""
     observed_at = clock()
-    start = httpx.URL(scheme="http", host=service.host, port=service.http_port,
-                      path=service.path)
-    direct_url = httpx.URL(scheme="https", host=service.host, port=service.https_port,
-                           path=service.path)
+    start = httpx.URL(f"http://{host_port(service.host, service.http_port)}{service.path}")
+    direct_url = httpx.URL(
+        f"https://{host_port(service.host, service.https_port)}{service.path}")
     chain: list[Hop] = []
     direct: list[Hop] = []
 
