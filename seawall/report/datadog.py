@@ -87,9 +87,10 @@ def _markdown(lines: list[str], evidence: Mapping[str, JSON]) -> str:
     head, tail = "%%% \n", "\n %%%"
     body = "\n".join(lines)
     block = json.dumps(dict(evidence), indent=1, sort_keys=True, allow_nan=False)
-    room = MAX_EVENT_TEXT - len(head) - len(tail) - len(body) - 40
+    cut = "\n... (truncated; full evidence in the evidence file)"
+    room = MAX_EVENT_TEXT - len(f"{head}{body}\n\n```\n\n```{tail}")
     if len(block) > room:
-        block = block[: max(0, room)] + "\n... (truncated; full evidence in the evidence file)"
+        block = block[: max(0, room - len(cut))] + cut
     text = f"{head}{body}\n\n```\n{block}\n```{tail}"
     if len(text) > MAX_EVENT_TEXT:  # only when the lines themselves are huge
         text = text[: MAX_EVENT_TEXT - len(tail)] + tail
@@ -321,6 +322,7 @@ class DatadogReporter:
             for kind in KINDS:
                 if mapped.parts[kind]:
                     self.sender.send(kind, mapped.parts[kind])
+            self.sender.close()
             return
         try:
             self.spool.put(run.run_id, run.started_at, mapped.parts)

@@ -165,7 +165,8 @@ def test_items_past_their_window_are_counted_and_announced(kit: Any,
     later.spool.clock = lambda: time.time() + 700  # checks (10 min) expired, gauges not
     kit.run(later, [])
     assert intake.checks == []  # the old checks are past the window: never sent late
-    assert {e["title"] for e in intake.events} >= {"[Seawall] 3 results expired before delivery (test)"}
+    titles = {e["title"] for e in intake.events}
+    assert "[Seawall] 3 results expired before delivery (test)" in titles
     assert "3 items past Datadog's window dropped" in later.status()
     assert any("target:b.example.com:443" in s["tags"] for s in intake.series)
 
@@ -190,4 +191,5 @@ def test_recovery_sends_a_success_event(kit: Any, intake: DatadogIntake) -> None
     kit.run(kit.reporter(), [kit.finding()])
     types = [e["alert_type"] for e in intake.events]
     assert types == ["error", "success"]
-    assert intake.events[1]["title"] == "[Seawall] RECOVERED tls.min_version on api.example.com:443 (test)"
+    assert intake.events[1]["title"] == (
+        "[Seawall] RECOVERED tls.min_version on api.example.com:443 (test)")
