@@ -17,7 +17,7 @@ from pathlib import Path
 
 from seawall.config.reader import Table
 
-SECRET_KEYS = ("api_key", "app_key", "application_key", "apikey", "appkey")
+SECRET_WORDS = ("api_key", "app_key", "application_key", "apikey", "appkey")
 _SITE = re.compile(r"^(https?://[A-Za-z0-9.:\[\]-]+/?|[a-z0-9.-]+\.[a-z]{2,})$")
 
 
@@ -49,9 +49,10 @@ class DatadogConfig:
 def parse(t: Table, base: Path) -> DatadogConfig:
     """Read the ``[datadog]`` table. A secret in the file is rejected with the fix."""
     for key in list(t.raw):
-        if key.lower() in SECRET_KEYS:
+        lowered = key.lower().replace("-", "_")
+        if any(word in lowered for word in SECRET_WORDS):
             t.has(key)
-            env = "DD_APP_KEY" if key.lower().startswith("app") else "DD_API_KEY"
+            env = "DD_APP_KEY" if "app" in lowered else "DD_API_KEY"
             raise t.error(key, "secrets are not read from the config file",
                           f"remove it and set the {env} environment variable")
     default = DatadogConfig()
