@@ -16,7 +16,7 @@ from seawall import config as config_module
 from seawall.errors import ConfigError, SeawallError
 
 #: Modules that add command groups (``seawall monitors ...``, ``seawall schedule ...``).
-GROUPS: tuple[str, ...] = ("seawall.schedule.command", "seawall.monitors")
+GROUPS: tuple[str, ...] = ("seawall.schedule.command", "seawall.monitors", "seawall.evidence_cli")
 
 USAGE_ERROR = 2
 

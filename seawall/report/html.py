@@ -112,7 +112,10 @@ white-space:nowrap}.pass{background:#1f7a3f}.warn{background:#a86200}.fail{backg
 border-radius:2px;display:inline-block}code{font-size:.85rem}
 details summary{cursor:pointer;color:#3b4452;font-size:.85rem}
 pre{background:#f5f7fa;padding:.5rem;border-radius:4px;overflow:auto;max-height:16rem;
-font-size:.8rem}.counts span{margin-right:.8rem}
+font-size:.8rem}.when{white-space:nowrap}.since{color:#5b6472;font-size:.8rem}
+.legend{color:#5b6472;font-size:.85rem;margin:-1rem 0 1.5rem}
+.legend span.key{display:inline-block;width:9px;height:12px;border-radius:2px;
+margin:0 .25rem 0 .6rem}
 """
 
 
@@ -129,13 +132,28 @@ def _strip(results: Sequence[CheckResult]) -> str:
     return f'<div class="strip" aria-label="history, oldest first">{cells}</div>'
 
 
+def last_pass(t: TargetHistory) -> float | None:
+    """When the check last passed on this target, within the history (None: never)."""
+    passes = [r.finding.observed_at for r in t.results if r.finding.outcome is Outcome.PASS]
+    return max(passes, default=None)
+
+
+LEGEND = ('<p class="legend">History, oldest to newest:' + "".join(
+    f'<span class="key {o.value}"></span>{LABELS[o]}' for o in Outcome) + "</p>")
+
+
 def _row(t: TargetHistory) -> str:
     f = t.latest.finding
     reason = f" <code>[{html.escape(f.reason)}]</code>" if f.reason else ""
     evidence = html.escape(json.dumps(dict(f.evidence), indent=1, sort_keys=True))
+    since = ""
+    if f.outcome is not Outcome.PASS:
+        good = last_pass(t)
+        since = (f'<div class="since">last pass {html.escape(utc(good))}</div>' if good
+                 else '<div class="since">no pass in this window</div>')
     return (
         f"<tr><td><code>{html.escape(t.target)}</code></td><td>{_badge(f.outcome)}</td>"
-        f"<td>{html.escape(utc(f.observed_at))}</td>"
+        f'<td class="when">{html.escape(utc(f.observed_at))}{since}</td>'
         f"<td>{html.escape(f.summary)}{reason}<details><summary>evidence</summary>"
         f"<pre>{evidence}</pre></details></td><td>{_strip(t.results)}</td></tr>"
     )
@@ -148,7 +166,7 @@ def render_html(found: Sequence[Promise], runs: Sequence[Run], *, generated_at: 
              f"<meta name=viewport content='width=device-width'>"
              f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{html.escape(title)}</h1>",
-             f'<p class="meta">{html.escape(coverage_line(runs, generated_at))}</p>']
+             f'<p class="meta">{html.escape(coverage_line(runs, generated_at))}</p>', LEGEND]
     if not found:
         parts.append("<p>No results in the evidence files read.</p>")
     for promise in found:
