@@ -64,7 +64,7 @@ def _command(t: Table) -> ClientCommand:
     name = t.text("name")
     if not _NAME.match(name):
         raise t.error("name", f"{name!r} is not a usable client name",
-                      "use letters, digits, '.', '_' or '-' (it becomes the target id)")
+                      "use letters, digits, '.', '_' or '-': it becomes the target id")
     command = t.text("command")
     try:
         fields = placeholders(command)
