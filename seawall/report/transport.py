@@ -10,7 +10,6 @@ verdict does to the spooled items. The client only retries over https (its
 
 from __future__ import annotations
 
-import copy
 import enum
 import json
 import threading
@@ -131,6 +130,7 @@ class HttpTransport:
         self.ca_file = ca_file
         self.max_retries = max_retries
         self.requests = 0
+        import datadog.api  # noqa: F401  (0.25 s of imports: paid at setup, not at finish)
 
     def __repr__(self) -> str:
         return f"HttpTransport(api_host={self.api_host!r}, host_name={self.host_name!r})"
@@ -159,7 +159,10 @@ class HttpTransport:
         self._configure()
         _status.code = None
         error: BaseException | None = None
-        body = copy.deepcopy(items)
+        # The client rewrites ``points`` and fills ``host`` in place: give it shallow
+        # copies, so the spooled items stay as they were (a deep copy cost 0.2 s per
+        # 3,000 series: bench/report.md).
+        body = [dict(item) for item in items]
         self.requests += 1
         try:
             if kind == "series":
