@@ -18,6 +18,7 @@ import enum
 import functools
 import os
 import shlex
+import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -163,8 +164,9 @@ async def run_client(client: ClientCommand, case: str, values: Mapping[str, str]
     with trio.move_on_after(client.timeout):
         try:
             done = await trio.run_process(list(argv), capture_stdout=True,
-                                          capture_stderr=True, check=False,
-                                          stdin=b"")
+                                          capture_stderr=True, check=False, stdin=b"",
+                                          start_new_session=True,
+                                          deliver_cancel=_kill_group)
             run = ClientRun(case=case, url=values["url"], argv=argv, exit_code=done.returncode,
                             stdout=_tail(done.stdout), stderr=_tail(done.stderr))
         except OSError as exc:  # not found, not executable: nothing ran
@@ -172,6 +174,12 @@ async def run_client(client: ClientCommand, case: str, values: Mapping[str, str]
                             reason=str(ClientReason.CLIENT_MISSING),
                             stderr=f"{argv[0]}: {exc.strerror or exc}")
     return ClientRun(**{**vars(run), "seconds": trio.current_time() - started})
+
+
+async def _kill_group(process: Any) -> None:
+    """On timeout, SIGKILL the client's whole session (a shell's children too)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def endpoint_values(host: str, address: tuple[str, int], ca_file: Path) -> dict[str, str]:
