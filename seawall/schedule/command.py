@@ -48,9 +48,11 @@ def _config(args: argparse.Namespace) -> Config:
     return config_module.load(config_module.locate(args.config, flag="--config"))
 
 
-def _state_dir(args: argparse.Namespace, config: Config) -> Path:
+def _state_dir(args: argparse.Namespace, config: Config | None = None) -> Path:
     explicit = args.state_dir or os.environ.get("SEAWALL_STATE_DIR")
-    return Path(explicit) if explicit else config.general.state_dir
+    if explicit:
+        return Path(explicit)
+    return (config or _config(args)).general.state_dir
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -97,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _health(args: argparse.Namespace) -> int:
-    ok, line = state_file.health(_state_dir(args, _config(args)), max_age=args.max_age)
+    ok, line = state_file.health(_state_dir(args), max_age=args.max_age)
     print(line)
     return 0 if ok else 1
 
