@@ -193,3 +193,16 @@ def test_recovery_sends_a_success_event(kit: Any, intake: DatadogIntake) -> None
     assert types == ["error", "success"]
     assert intake.events[1]["title"] == (
         "[Seawall] RECOVERED tls.min_version on api.example.com:443 (test)")
+
+
+def test_partial_delivery_resumes_where_it_stopped(kit: Any, intake: DatadogIntake) -> None:
+    intake.fault("503", times=1, path="/api/v1/events")
+    kit.run(kit.reporter(), three(kit, "1"))
+    assert len(intake.checks) == 3 and intake.events == []
+    kept = json.loads(spool_files(kit.state_dir)[0].read_text())["parts"]
+    assert (len(kept["series"]), len(kept["check_run"]), len(kept["events"])) == (0, 0, 2)
+    kit.run(kit.reporter(), three(kit, "2"))
+    assert_exactly_once(intake, 2)
+    per_result = [s for s in intake.series if s["metric"].startswith("seawall.check.")]
+    assert len(per_result) == 2 * 3 * 2  # result + duration per check, two runs
+    assert len({series_key(s) for s in per_result}) == len(per_result)  # none sent twice
