@@ -76,6 +76,7 @@ class Scheduler:
         self.results: list[RunResult] = []
         self.state: dict[str, Any] = {"schedules": {}}
         self.next_due: dict[str, float] = {}
+        self._state_error = ""
 
     def _entry(self, name: str) -> dict[str, Any]:
         entry: dict[str, Any] = self.state["schedules"].setdefault(name, {})
@@ -104,9 +105,22 @@ class Scheduler:
             count += 1
             self._start_due()
             self._reap()
-            state_file.save(self.state_dir, self.state)
+            self._save()
             self.clock.wait(self.stop, self._sleep_for())
         return self._shutdown()
+
+    def _save(self) -> None:
+        """Write the state and heartbeat; a failure is logged (once per cause) and the
+        loop goes on: runs matter more, and the stale heartbeat makes health fail."""
+        try:
+            state_file.save(self.state_dir, self.state)
+        except OSError as exc:
+            detail = f"{state_file.state_path(self.state_dir)}: {exc.strerror or exc}"
+            if detail != self._state_error:
+                self.log.emit("state_error", detail=detail)
+            self._state_error = detail
+        else:
+            self._state_error = ""
 
     def _sleep_for(self) -> float:
         now = self.clock.now()
@@ -213,7 +227,7 @@ class Scheduler:
         self.metrics.flush()
         if save_state:
             self.state["stopped"] = True
-            state_file.save(self.state_dir, self.state)
+            self._save()
             self.log.emit("scheduler_stopped", runs=len(self.results))
         return 0
 

@@ -248,3 +248,15 @@ def alive(pid: int) -> bool:
 
 def test_helpers_see_live_processes() -> None:
     assert alive(os.getpid())
+
+
+def test_an_unwritable_state_dir_is_logged_once_and_the_loop_goes_on(project: Path) -> None:
+    (project / "state").mkdir()
+    (project / "state" / "schedule").write_text("a file where a folder should be")
+    clock = FakeClock(ts(2025, 1, 1, 10, 0, 30))
+    sched, log, _ = scheduler(project, [make_schedule(project, cron="0 * * * *", timeout=60)],
+                              clock)
+    assert sched.run(ticks=3) == 0
+    [error] = named(log, "state_error")
+    assert str(error["detail"]).startswith(f"{project}/state/schedule/state.json: ")
+    assert len(clock.waits) == 3
