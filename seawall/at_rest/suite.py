@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,10 +58,10 @@ class DataPathSuite:
             try:
                 storage.start(resources, self.root)
             except (storage.LabError, OSError) as exc:
-                return {t.id: DataPathFacts(path=t.path, observed_at=0.0,
-                                            reason=str(engine.classify(exc))
-                                            if isinstance(exc, OSError)
-                                            else str(Reason.UNKNOWN_ERROR),
+                reason = engine.classify(exc) if isinstance(exc, OSError) else (
+                    Reason.UNKNOWN_ERROR)
+                return {t.id: DataPathFacts(path=t.path, observed_at=time.time(),
+                                            reason=str(reason),
                                             detail=f"lab could not start: {exc}")
                         for t in targets}
         policies: Mapping[str, DataPathPolicy] = plan.policies
