@@ -32,12 +32,13 @@ RUN_METRICS: dict[str, str] = {
 #: Gauges suites attach to findings (``Finding.metrics``), without the prefix.
 FINDING_METRICS: dict[str, str] = {
     "tls.cert.days_to_expiry": "days until the served leaf certificate expires",
-    "tls.handshake.duration": "seconds the TLS handshake took",
-    "tls.protocol.lowest_accepted": "lowest TLS version accepted, as 10/11/12/13",
-    "https.hsts.max_age_days": "HSTS max-age announced, in days",
-    "isolation.reachable": "1 when a path that must be closed was reachable",
-    "isolation.paths_open": "paths found open that the policy closes",
-    "at_rest.encrypted": "1 when the data path is encrypted at rest",
+    "tls.client.accepted_invalid": "1 when a client accepted an invalid certificate",
+    "https.hsts.max_age": "HSTS max-age announced, in seconds",
+    "https.redirects": "redirects followed before the final HTTPS answer",
+    "isolation.attempts": "connection attempts made across a boundary",
+    "isolation.leaks": "attempts that got through a boundary that must be closed",
+    "at_rest.canary.found": "1 when the plaintext canary was found on the raw device",
+    "at_rest.canary.bytes_read": "raw bytes scanned for the canary",
 }
 
 METRICS: dict[str, str] = {

@@ -183,3 +183,14 @@ def test_reprs_hide_the_key(kit: Any) -> None:
     for shown in (repr(reporter), repr(reporter.sender), str(reporter.sender.api_key),
                   repr(reporter.spool), str(vars(reporter.sender))):
         assert kit.api_key not in shown
+
+
+def test_every_gauge_the_suites_attach_is_registered() -> None:
+    """A suite's ``metrics={"<suite>.x": float(...)}`` that is not in the registry would
+    silently never reach Datadog: catch it here."""
+    import re
+
+    root = Path(seawall.report.__file__).parents[1]
+    pattern = re.compile(r'"((?:tls|https|isolation|at_rest)\.[a-z_.]+)":\s*float\(')
+    used = {m for p in root.rglob("*.py") for m in pattern.findall(p.read_text())}
+    assert used <= set(registry.FINDING_METRICS), used - set(registry.FINDING_METRICS)
