@@ -1,0 +1,316 @@
+"""Gathers TLS facts for many endpoints at once (trio), with as few handshakes as the
+checks need, and the one :func:`classify` that turns exceptions into reasons.
+
+Per target, within one ``timeout`` deadline (every attempt included):
+
+1. resolve (an override from :data:`seawall.targets.Overrides` wins, like curl --resolve);
+2. ONE unverified handshake offering TLS 1.0-1.3, every cipher and ALPN h2/http/1.1:
+   the server's best version, its cipher and ALPN, and the whole chain it sent, which
+   :mod:`seawall.tls.x509` verifies offline, so that an expired or untrusted
+   certificate is reported as such, never as "down";
+3. one handshake per older version (pinned min=max): accepted or refused, and its
+   cipher. Newer versions need no attempt: offered up to 1.3, the server picked its
+   best (RFC 8446 4.2.1), so every newer one is refused by negotiation.
+
+The chain comes from ``SSLObject._sslobj.get_unverified_chain()``: private on 3.10-3.12
+(public from 3.13), present on our 3.11.7 (measured), and it returns exactly what the
+server sent, from the same handshake that gave the version and cipher; parsing the TLS
+1.2 Certificate message by hand would cost a second (raw) handshake and does not work
+for TLS 1.3, where the Certificate message is encrypted.
+
+Contexts are built once per (version, client certificate) and reused by every target:
+they carry no trust store (verification is offline), and building one costs ~1 ms.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import socket
+import ssl
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio  # type: ignore[import-untyped,unused-ignore]  # trio 0.22: no py.typed
+
+from seawall.reasons import Reason
+from seawall.targets import Endpoint, Overrides, host_port
+from seawall.tls import x509 as x509_analysis
+from seawall.tls.facts import Attempt, TlsFacts, TlsReason
+
+#: ssl.TLSVersion per config name; SSLv3 is absent: OpenSSL 3 cannot offer it at all.
+TLS_VERSIONS: dict[str, ssl.TLSVersion] = {
+    "TLSv1.0": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+_NAMES = {"TLSv1": "TLSv1.0", "TLSv1.1": "TLSv1.1", "TLSv1.2": "TLSv1.2", "TLSv1.3": "TLSv1.3"}
+ALPN = ("h2", "http/1.1")
+
+# OpenSSL reasons meaning OUR library refused (before sending, or after the server's
+# answer by local rules): never a refusal by the server.
+_LOCAL = {"NO_PROTOCOLS_AVAILABLE", "NO_CIPHERS_AVAILABLE", "NO_CIPHER_MATCH",
+          "UNSAFE_LEGACY_RENEGOTIATION_DISABLED", "DH_KEY_TOO_SMALL", "EE_KEY_TOO_SMALL",
+          "CA_KEY_TOO_SMALL", "CA_MD_TOO_WEAK", "LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED",
+          "VERSION_TOO_LOW", "INSUFFICIENT_SECURITY"}
+# The peer answered with bytes that are not a TLS record.
+_NOT_TLS = {"WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST",
+            "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL", "RECORD_LENGTH_MISMATCH"}
+# In a pinned-version attempt the server already proved it speaks TLS: these mean "no".
+_REFUSALS = {TlsReason.HANDSHAKE_FAILED, TlsReason.CLOSED_IN_HANDSHAKE, Reason.RESET,
+             TlsReason.NOT_TLS}
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """(reason, detail) for an exception raised while probing: the only place that
+    looks at errno values, ssl error names and trio exceptions."""
+    if isinstance(exc, trio.TooSlowError):
+        return Reason.TIMEOUT, "no answer within the deadline"
+    if isinstance(exc, LocalSetupError):
+        return Reason.LOCAL_POLICY, str(exc)
+    cause: BaseException = exc
+    # trio wraps ssl errors in BrokenResourceError, and open_tcp_stream's "all attempts
+    # failed" OSError carries the last attempt's error as its cause.
+    while (isinstance(cause, trio.BrokenResourceError | trio.ClosedResourceError)
+           or type(cause) is OSError or isinstance(cause, BaseExceptionGroup)):
+        if isinstance(cause, BaseExceptionGroup):
+            cause = cause.exceptions[-1]
+        elif cause.__cause__ is not None:
+            cause = cause.__cause__
+        else:
+            break
+    if isinstance(cause, socket.gaierror):
+        return Reason.DNS_FAILURE, str(cause)
+    if isinstance(cause, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+        return TlsReason.CLOSED_IN_HANDSHAKE, "the server closed the connection in the handshake"
+    if isinstance(cause, ssl.SSLError):
+        name = cause.reason or ""
+        detail = f"{cause.library or 'SSL'}: {name or cause}"
+        if name in _LOCAL:
+            return Reason.LOCAL_POLICY, f"our TLS library refused: {detail}"
+        if name in _NOT_TLS:
+            return TlsReason.NOT_TLS, f"the answer is not TLS ({detail})"
+        if "EOF" in name:
+            return TlsReason.CLOSED_IN_HANDSHAKE, detail
+        return TlsReason.HANDSHAKE_FAILED, detail
+    if isinstance(cause, trio.BrokenResourceError | trio.ClosedResourceError):
+        return TlsReason.CLOSED_IN_HANDSHAKE, "the server closed the connection in the handshake"
+    if isinstance(cause, ConnectionRefusedError):
+        return Reason.REFUSED, "connection refused"
+    if isinstance(cause, ConnectionResetError | BrokenPipeError):
+        return Reason.RESET, "connection reset by the server"
+    if isinstance(cause, OSError):
+        if cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return Reason.UNREACHABLE, cause.strerror or str(cause)
+        if cause.errno in (errno.EPERM, errno.EACCES):
+            return Reason.NOT_PERMITTED, cause.strerror or str(cause)
+        if cause.errno == errno.ETIMEDOUT:
+            return Reason.TIMEOUT, "connect timed out"
+        return Reason.UNKNOWN_ERROR, f"{type(cause).__name__}: {cause}"
+    return Reason.UNKNOWN_ERROR, f"{type(cause).__name__}: {cause}"
+
+
+class LocalSetupError(Exception):
+    """Our own setup failed (a client certificate that does not load): local_policy."""
+
+
+@dataclass
+class EngineStats:
+    """Counters for tests and benchmarks: targets in flight now and at most, handshakes."""
+
+    in_flight: int = 0
+    max_in_flight: int = 0
+    handshakes: int = 0
+    per_target: dict[str, int] = field(default_factory=dict)
+
+
+@functools.cache
+def client_context(version: str | None, client_cert: Path | None = None,
+                   client_key: Path | None = None) -> ssl.SSLContext:
+    """A probing context (cached): no verification (done offline), security level 0 so
+    OpenSSL 3 will even offer TLS 1.0/1.1 and legacy suites, pinned to ``version``
+    (None: everything from TLS 1.0 to 1.3, with ALPN). Raises LocalSetupError."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_ciphers("ALL:COMPLEMENTOFDEFAULT:@SECLEVEL=0")
+    ctx.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
+    with warnings.catch_warnings():  # TLSVersion.TLSv1/1_1 are deprecated: on purpose
+        warnings.simplefilter("ignore", DeprecationWarning)
+        low = TLS_VERSIONS[version] if version else ssl.TLSVersion.TLSv1
+        high = TLS_VERSIONS[version] if version else ssl.TLSVersion.TLSv1_3
+        ctx.minimum_version = low
+        ctx.maximum_version = high
+    if version is None:
+        ctx.set_alpn_protocols(list(ALPN))
+    if client_cert is not None:
+        try:
+            ctx.load_cert_chain(client_cert, client_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise LocalSetupError(f"cannot load client certificate {client_cert}: {exc}") from exc
+    return ctx
+
+
+@dataclass(frozen=True)
+class _Handshake:
+    version: str
+    cipher: str
+    alpn: str | None
+    chain: tuple[bytes, ...]
+
+
+def _chain(stream: trio.SSLStream) -> tuple[bytes, ...]:
+    obj = stream._ssl_object  # see the module docstring: measured choice
+    public = getattr(obj, "get_unverified_chain", None)
+    items = public() if public else obj._sslobj.get_unverified_chain()
+    return tuple(c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
+                 for c in items or ())
+
+
+async def _handshake(address: tuple[str, int], ctx: ssl.SSLContext, server_name: str,
+                     want_chain: bool) -> _Handshake:
+    tcp = await trio.open_tcp_stream(*address)
+    stream = trio.SSLStream(tcp, ctx, server_hostname=server_name)
+    try:
+        await stream.do_handshake()
+        cipher = stream.cipher()
+        return _Handshake(
+            version=_NAMES.get(stream.version() or "", stream.version() or "?"),
+            cipher=cipher[0] if cipher else "?",
+            alpn=stream.selected_alpn_protocol(),
+            chain=_chain(stream) if want_chain else (),
+        )
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+async def _resolve(endpoint: Endpoint, overrides: Overrides) -> tuple[str, int]:
+    if (endpoint.host, endpoint.port) in overrides:
+        return overrides[(endpoint.host, endpoint.port)]
+    infos = await trio.socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+    return infos[0][4][0], endpoint.port
+
+
+def _server_name(endpoint: Endpoint) -> str:
+    return endpoint.server_name
+
+
+async def probe(endpoint: Endpoint, *, timeout: float, overrides: Overrides | None = None,
+                pool_file: Path | None = None, system_trust: bool = True,
+                clock: Callable[[], float] = time.time,
+                stats: EngineStats | None = None) -> TlsFacts:
+    """Facts of one endpoint, all attempts within ``timeout`` seconds. Never raises for
+    a target that could not be probed: the facts carry the reason."""
+    stats = stats or EngineStats()
+    name = _server_name(endpoint)
+    observed = clock()
+    address: tuple[str, int] | None = None
+    attempts: dict[str, Attempt] = {}
+    count = 0
+
+    def failed(reason: str, detail: str) -> TlsFacts:
+        where = host_port(*address) if address else ""
+        return TlsFacts(target=endpoint.id, server_name=name, address=where,
+                        observed_at=observed, error=reason, error_detail=detail,
+                        handshakes=count)
+
+    with trio.move_on_after(timeout) as scope:
+        try:
+            address = await _resolve(endpoint, overrides or {})
+            best_ctx = client_context(None, endpoint.client_cert, endpoint.client_key)
+            count += 1
+            main = await _handshake(address, best_ctx, name, want_chain=True)
+        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError,
+                ssl.SSLError, LocalSetupError) as exc:
+            return failed(*classify(exc))
+        attempts[main.version] = Attempt(version=main.version, accepted=True, cipher=main.cipher)
+        newer = [v for v in TLS_VERSIONS if list(TLS_VERSIONS).index(v)
+                 > list(TLS_VERSIONS).index(main.version)] if main.version in TLS_VERSIONS else []
+        for version in newer:
+            attempts[version] = Attempt(version=version, accepted=False, via="negotiation",
+                                        detail=f"offered up to TLSv1.3, server chose {main.version}")
+        older = [v for v in TLS_VERSIONS if v not in attempts]
+
+        async def one(version: str) -> None:
+            nonlocal count
+            count += 1
+            try:
+                ctx = client_context(version, endpoint.client_cert, endpoint.client_key)
+                shake = await _handshake(address, ctx, name, want_chain=False)
+            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError,
+                    ssl.SSLError, LocalSetupError) as exc:
+                reason, detail = classify(exc)
+                refused = reason in _REFUSALS
+                attempts[version] = Attempt(version=version, accepted=False if refused else None,
+                                            reason=reason, detail=detail)
+                return
+            attempts[version] = Attempt(version=version, accepted=shake.version == version,
+                                        cipher=shake.cipher)
+
+        async with trio.open_nursery() as nursery:
+            for version in older:
+                nursery.start_soon(one, version)
+    if scope.cancelled_caught:
+        if not attempts:
+            return failed(Reason.TIMEOUT, f"no TLS handshake within {timeout:g} s")
+        for version in TLS_VERSIONS:
+            attempts.setdefault(version, Attempt(
+                version=version, accepted=None, reason=Reason.TIMEOUT,
+                detail=f"no answer within the {timeout:g} s deadline"))
+    stats.handshakes += count
+    stats.per_target[endpoint.id] = count
+    store = x509_analysis.trust_store(
+        str(endpoint.ca_file) if endpoint.ca_file else None,
+        str(pool_file) if pool_file else None, system_trust)
+    chain = x509_analysis.analyse(main.chain, name, store) if main.chain else None
+    return TlsFacts(
+        target=endpoint.id, server_name=name, address=host_port(*address) if address else "",
+        observed_at=observed, version=main.version, cipher=main.cipher, alpn=main.alpn,
+        attempts=tuple(attempts[v] for v in TLS_VERSIONS if v in attempts),
+        chain=chain, handshakes=count,
+    )
+
+
+async def probe_all(targets: Sequence[Endpoint], *, timeout: float, concurrency: int,
+                    overrides: Overrides | None = None, pool_file: Path | None = None,
+                    system_trust: bool = True, clock: Callable[[], float] = time.time,
+                    stats: EngineStats | None = None) -> dict[str, TlsFacts]:
+    """Facts for every target, at most ``concurrency`` targets in flight."""
+    stats = stats if stats is not None else EngineStats()
+    limiter = trio.CapacityLimiter(concurrency)
+    results: dict[str, TlsFacts] = {}
+
+    async def run(endpoint: Endpoint) -> None:
+        async with limiter:
+            stats.in_flight += 1
+            stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+            try:
+                results[endpoint.id] = await probe(
+                    endpoint, timeout=timeout, overrides=overrides, pool_file=pool_file,
+                    system_trust=system_trust, clock=clock, stats=stats)
+            finally:
+                stats.in_flight -= 1
+
+    async with trio.open_nursery() as nursery:
+        for endpoint in targets:
+            nursery.start_soon(run, endpoint)
+    return results
+
+
+def gather(targets: Sequence[Endpoint], *, timeout: float, concurrency: int,
+           overrides: Mapping[tuple[str, int], tuple[str, int]] | None = None,
+           pool_file: Path | None = None, system_trust: bool = True,
+           clock: Callable[[], float] = time.time,
+           stats: EngineStats | None = None) -> dict[str, TlsFacts]:
+    """Synchronous entry point: :func:`probe_all` in a fresh trio run."""
+    with contextlib.ExitStack():
+        result: dict[str, TlsFacts] = trio.run(functools.partial(
+            probe_all, targets, timeout=timeout, concurrency=concurrency,
+            overrides=dict(overrides or {}), pool_file=pool_file,
+            system_trust=system_trust, clock=clock, stats=stats))
+    return result
