@@ -131,3 +131,14 @@ def test_config_mode_uses_only_configured_clients(tmp_path):
     path.write_text('[[clients.commands]]\nname = "mine"\ncommand = "curl {url}"\n')
     plan = load_kind("client").plan(config_module.load(str(path)))
     assert [t.id for t in plan.targets] == ["mine"]
+
+
+def test_probe_against_the_lab(pytester, monkeypatch):
+    """``pytest probes/tls/test_clients_verify.py`` with no config: curl and urllib pass,
+    curl-insecure fails."""
+    monkeypatch.delenv("SEAWALL_CONFIG", raising=False)
+    probe = Path(__file__).resolve().parents[2] / "probes" / "tls" / "test_clients_verify.py"
+    result = pytester.runpytest_subprocess(str(probe), "-p", "no:randomly", "-q", "-rA")
+    assert result.parseoutcomes() == {"passed": 2, "failed": 1}, result.stdout.str()
+    failed = [line for line in result.stdout.lines if line.startswith("FAILED")]
+    assert len(failed) == 1 and "test_client_verifies[curl-insecure]" in failed[0]
