@@ -256,3 +256,6 @@ class Spool:
         doc = {"kind": kind, "reason": why, "items": items, "spool_file": name}
         write_atomic(path, json.dumps(doc, allow_nan=False).encode())
         self.count("rejected", len(items))
+        kept = sorted(path.parent.glob("*.json"))  # the evidence of rejections is bounded too
+        for old in kept[: max(0, len(kept) - self.max_files)]:
+            old.unlink(missing_ok=True)
