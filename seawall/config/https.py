@@ -26,6 +26,7 @@ A policy named ``default`` always exists (the values above); a file may redefine
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,8 @@ def _service(t: Table, base: Path, policies: Mapping[str, HttpsPolicy]) -> WebSe
         raise t.error("policy", f"{policy!r} is not a defined policy",
                       f"define [https.policies.{policy}] or use one of: {known}")
     ca_file = t.path_value("ca_file", None, base=base)
+    if ca_file is not None:
+        _check_pem(t, ca_file)
     service = WebService(
         host=host, http_port=t.port("http_port", 80), https_port=t.port("https_port", 443),
         path=path, policy=policy, ca_file=ca_file, name=t.text("name", ""),
@@ -103,6 +106,17 @@ def _service(t: Table, base: Path, policies: Mapping[str, HttpsPolicy]) -> WebSe
                       "plain HTTP and HTTPS need different ports")
     t.done()
     return service
+
+
+def _check_pem(t: Table, path: Path) -> None:
+    """A ca_file must hold at least one PEM certificate OpenSSL accepts as a trust anchor
+    (caught here, once, rather than as a failed probe of every service using it)."""
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc.strerror or exc
+        raise t.error("ca_file", f"{t.raw['ca_file']!r} holds no usable PEM certificate: {reason}",
+                      "give a PEM file with the CA certificate(s) to trust") from None
 
 
 def parse(t: Table, base: Path) -> HttpsConfig:

@@ -216,13 +216,25 @@ async def gather(
     timeouts = httpx.Timeout(per_target)
     limits = httpx.Limits(max_keepalive_connections=0)
     clients: dict[Path | None, httpx.AsyncClient] = {}
+    broken: dict[Path | None, str] = {}
     try:
         for ca_file in {s.ca_file for s in services}:
+            try:
+                context = ssl_context(ca_file)
+            except (ssl.SSLError, OSError) as exc:  # changed since the config was read
+                broken[ca_file] = f"cannot load ca_file {ca_file}: {_detail(exc)}"
+                continue
             clients[ca_file] = httpx.AsyncClient(
-                verify=ssl_context(ca_file), timeout=timeouts, limits=limits, trust_env=False)
+                verify=context, timeout=timeouts, limits=limits, trust_env=False)
         fetcher = Fetcher(clients, overrides or {}, only_overrides=only_overrides)
 
         async def one(service: WebService) -> None:
+            if service.ca_file in broken:
+                results[service.id] = ServiceFacts(
+                    target=service.id, host=service.host, http_port=service.http_port,
+                    https_port=service.https_port, path=service.path, observed_at=clock(),
+                    reason=str(Reason.LOCAL_POLICY), detail=broken[service.ca_file])
+                return
             async with limiter:
                 deadline = trio.current_time() + per_target
                 results[service.id] = await probe(

@@ -17,6 +17,7 @@ import contextlib
 import enum
 import functools
 import os
+import re
 import shlex
 import signal
 import sys
@@ -69,8 +70,8 @@ class ClientRun:
         return self.exit_code == 0
 
     def to_json(self) -> dict[str, JSON]:
-        """Plain JSON for evidence."""
-        return {"case": self.case, "url": self.url, "argv": list(self.argv),
+        """Plain JSON for evidence (credentials in the argv redacted: see :func:`redact`)."""
+        return {"case": self.case, "url": self.url, "argv": redact(self.argv),
                 "exit_code": self.exit_code, "error": self.reason, "stdout": self.stdout,
                 "stderr": self.stderr, "seconds": round(self.seconds, 3)}
 
@@ -89,13 +90,60 @@ class ClientFacts:
     detail: str = ""
 
 
+# --- keeping credentials out of evidence ------------------------------------------------
+
+#: Options whose value is a credential (curl, wget, httpie spellings).
+_SECRET_OPTIONS = frozenset({"-u", "--user", "--proxy-user", "--oauth2-bearer", "--pass",
+                             "--password", "--http-password", "--token", "--auth", "-a"})
+_HEADER_OPTIONS = frozenset({"-H", "--header", "--proxy-header"})
+_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "x-api-key",
+                   "x-auth-token", "dd-api-key")
+_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def _redact_value(option: str, value: str) -> str:
+    if option in _SECRET_OPTIONS:
+        return REDACTED
+    if option in _HEADER_OPTIONS:
+        name, colon, _ = value.partition(":")
+        if colon and name.strip().lower() in _SECRET_HEADERS:
+            return f"{name}: {REDACTED}"
+    return _USERINFO.sub(rf"\g<scheme>{REDACTED}@", value)
+
+
+def redact(argv: Sequence[str]) -> list[str]:
+    """``argv`` with credentials replaced by ``<redacted>``: values of user/password/token
+    options, Authorization/Cookie/API-key headers and ``user:pass@`` in URLs. Evidence
+    and reports are read widely; the commands run are not changed."""
+    out: list[str] = []
+    previous = ""
+    for word in argv:
+        option, eq, value = word.partition("=")
+        if previous:
+            out.append(_redact_value(previous, word))
+        elif eq and option.startswith("--"):
+            out.append(f"{option}={_redact_value(option, value)}")
+        else:
+            out.append(_USERINFO.sub(rf"\g<scheme>{REDACTED}@", word))
+        previous = word if word in _SECRET_OPTIONS | _HEADER_OPTIONS and not previous else ""
+    return out
+
+
+def _words(command: str) -> list[str]:
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return ["<unparsable command>"]
+
+
 # --- the rule --------------------------------------------------------------------------
 
 def client_verifies(facts: ClientFacts) -> Finding:
     """pass: the good endpoint was fetched and every bad one refused. fail: a bad one was
     fetched (listed in the evidence). error: the control failed, the client is missing,
     a bad run timed out (a hang is not a refusal) or the lab did not start."""
-    evidence: dict[str, JSON] = {"command": facts.command,
+    evidence: dict[str, JSON] = {"command": shlex.join(redact(_words(facts.command))),
                                  "good": facts.good.to_json() if facts.good else None,
                                  "bad": [r.to_json() for r in facts.bad]}
 

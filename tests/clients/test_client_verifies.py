@@ -142,3 +142,27 @@ def test_probe_against_the_lab(pytester, monkeypatch):
     assert result.parseoutcomes() == {"passed": 2, "failed": 1}, result.stdout.str()
     failed = [line for line in result.stdout.lines if line.startswith("FAILED")]
     assert len(failed) == 1 and "test_client_verifies[curl-insecure]" in failed[0]
+
+
+def test_credentials_in_a_command_stay_out_of_the_evidence(run_clients):
+    import json
+
+    secret = "s3cret-token-value"
+    command = CURL.replace("curl ", f"curl -H 'Authorization: Bearer {secret}' -u bob:{secret} ")
+    with_token = ClientCommand(name="token", command=command)
+    finding = clients.client_verifies(run_clients([with_token])["token"])
+    assert finding.outcome is Outcome.PASS, finding.summary
+    dumped = json.dumps(finding.to_json())
+    assert secret not in dumped
+    assert "Authorization: <redacted>" in dumped
+
+
+@pytest.mark.parametrize(("argv", "shown"), [
+    (["curl", "--user=bob:pw", "{url}"], ["curl", "--user=<redacted>", "{url}"]),
+    (["curl", "--header", "Cookie: a=b"], ["curl", "--header", "Cookie: <redacted>"]),
+    (["curl", "-H", "Accept: text/plain"], ["curl", "-H", "Accept: text/plain"]),
+    (["wget", "https://bob:pw@h.test/"], ["wget", "https://<redacted>@h.test/"]),
+    (["tool", "-u", "-u", "x"], ["tool", "-u", "<redacted>", "x"]),
+])
+def test_redact(argv, shown):
+    assert clients.redact(argv) == shown

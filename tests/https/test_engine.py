@@ -142,3 +142,23 @@ def test_many_services_are_bounded_and_each_gets_its_facts(lab):
                                overrides=overrides, only_overrides=True, concurrency=4)
     assert sorted(facts) == sorted(s.id for s in services)
     assert all(f.direct is not None and f.direct.status == 200 for f in facts.values())
+
+
+def test_unloadable_ca_file_is_an_error_for_its_services_only(tmp_path, lab):
+    from seawall.https import rules
+    from seawall.lab import HTTP_CASES
+    from seawall.model import Outcome
+
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate\n")
+    host = HTTP_CASES["redirect_ok"].host
+    broken = WebService(host=host, ca_file=bad)
+    fine = WebService(host=host, https_port=8443, ca_file=lab.ca_file)
+    overrides = {**lab.overrides, (host, 8443): lab.overrides[host, 443]}
+    facts = engine.gather_sync([broken, fine], {broken.id: DEFAULT_POLICY,
+                                                fine.id: DEFAULT_POLICY},
+                               overrides=overrides, only_overrides=True)
+    finding = rules.hsts(facts[broken.id], DEFAULT_POLICY)
+    assert (finding.outcome, finding.reason) == (Outcome.ERROR, "local_policy")
+    assert "cannot load ca_file" in finding.summary
+    assert facts[fine.id].direct.status == 200
