@@ -110,7 +110,8 @@ def parse(t: Table, base: Path) -> TlsConfig:
     for table in t.tables("targets"):
         target = _target(table, base, policies)
         if target.id in seen:
-            raise table.error("host", f"target {target.id!r} is defined twice (also {seen[target.id]})",
+            raise table.error("host", f"target {target.id!r} is defined twice "
+                              f"(also {seen[target.id]})",
                               "give each target a distinct host, port or sni")
         seen[target.id] = table.path
         targets.append(target)

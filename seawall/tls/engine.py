@@ -200,11 +200,12 @@ def _server_name(endpoint: Endpoint) -> str:
     return endpoint.server_name
 
 
-async def probe(endpoint: Endpoint, *, timeout: float, overrides: Overrides | None = None,
+async def probe(endpoint: Endpoint, *, budget: float, overrides: Overrides | None = None,
                 pool_file: Path | None = None, system_trust: bool = True,
                 clock: Callable[[], float] = time.time,
                 stats: EngineStats | None = None) -> TlsFacts:
-    """Facts of one endpoint, all attempts within ``timeout`` seconds. Never raises for
+    """Facts of one endpoint, all attempts within ``budget`` seconds (the per-target
+    deadline: a trio cancel scope, so a hanging server costs exactly that). Never raises for
     a target that could not be probed: the facts carry the reason."""
     stats = stats or EngineStats()
     name = _server_name(endpoint)
@@ -219,7 +220,7 @@ async def probe(endpoint: Endpoint, *, timeout: float, overrides: Overrides | No
                         observed_at=observed, error=reason, error_detail=detail,
                         handshakes=count)
 
-    with trio.move_on_after(timeout) as scope:
+    with trio.move_on_after(budget) as scope:
         try:
             address = await _resolve(endpoint, overrides or {})
             best_ctx = client_context(None, endpoint.client_cert, endpoint.client_key)
@@ -232,8 +233,9 @@ async def probe(endpoint: Endpoint, *, timeout: float, overrides: Overrides | No
         newer = [v for v in TLS_VERSIONS if list(TLS_VERSIONS).index(v)
                  > list(TLS_VERSIONS).index(main.version)] if main.version in TLS_VERSIONS else []
         for version in newer:
-            attempts[version] = Attempt(version=version, accepted=False, via="negotiation",
-                                        detail=f"offered up to TLSv1.3, server chose {main.version}")
+            attempts[version] = Attempt(
+                version=version, accepted=False, via="negotiation",
+                detail=f"offered up to TLSv1.3, server chose {main.version}")
         older = [v for v in TLS_VERSIONS if v not in attempts]
 
         async def one(version: str) -> None:
@@ -257,11 +259,11 @@ async def probe(endpoint: Endpoint, *, timeout: float, overrides: Overrides | No
                 nursery.start_soon(one, version)
     if scope.cancelled_caught:
         if not attempts:
-            return failed(Reason.TIMEOUT, f"no TLS handshake within {timeout:g} s")
+            return failed(Reason.TIMEOUT, f"no TLS handshake within {budget:g} s")
         for version in TLS_VERSIONS:
             attempts.setdefault(version, Attempt(
                 version=version, accepted=None, reason=Reason.TIMEOUT,
-                detail=f"no answer within the {timeout:g} s deadline"))
+                detail=f"no answer within the {budget:g} s deadline"))
     stats.handshakes += count
     stats.per_target[endpoint.id] = count
     store = x509_analysis.trust_store(
@@ -276,11 +278,12 @@ async def probe(endpoint: Endpoint, *, timeout: float, overrides: Overrides | No
     )
 
 
-async def probe_all(targets: Sequence[Endpoint], *, timeout: float, concurrency: int,
+async def probe_all(targets: Sequence[Endpoint], *, budget: float, concurrency: int,
                     overrides: Overrides | None = None, pool_file: Path | None = None,
                     system_trust: bool = True, clock: Callable[[], float] = time.time,
                     stats: EngineStats | None = None) -> dict[str, TlsFacts]:
-    """Facts for every target, at most ``concurrency`` targets in flight."""
+    """Facts for every target, at most ``concurrency`` targets in flight, each within
+    ``budget`` seconds."""
     stats = stats if stats is not None else EngineStats()
     limiter = trio.CapacityLimiter(concurrency)
     results: dict[str, TlsFacts] = {}
@@ -291,7 +294,7 @@ async def probe_all(targets: Sequence[Endpoint], *, timeout: float, concurrency:
             stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
             try:
                 results[endpoint.id] = await probe(
-                    endpoint, timeout=timeout, overrides=overrides, pool_file=pool_file,
+                    endpoint, budget=budget, overrides=overrides, pool_file=pool_file,
                     system_trust=system_trust, clock=clock, stats=stats)
             finally:
                 stats.in_flight -= 1
@@ -310,7 +313,7 @@ def gather(targets: Sequence[Endpoint], *, timeout: float, concurrency: int,
     """Synchronous entry point: :func:`probe_all` in a fresh trio run."""
     with contextlib.ExitStack():
         result: dict[str, TlsFacts] = trio.run(functools.partial(
-            probe_all, targets, timeout=timeout, concurrency=concurrency,
+            probe_all, targets, budget=timeout, concurrency=concurrency,
             overrides=dict(overrides or {}), pool_file=pool_file,
             system_trust=system_trust, clock=clock, stats=stats))
     return result

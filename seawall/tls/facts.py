@@ -24,7 +24,6 @@ class TlsReason(enum.StrEnum):
     WEAK_SIGNATURE = "weak_signature"
     PROTOCOL_TOO_OLD = "protocol_too_old"  # accepts a version older than the policy allows
     PROTOCOL_NOT_ALLOWED = "protocol_not_allowed"  # accepts another version not allowed
-    PROTOCOL_MISSING = "protocol_missing"  # accepts none of the allowed versions
     WEAK_CIPHER = "weak_cipher"
     NOT_TLS = "not_tls"  # the port answered with something that is not TLS
     HANDSHAKE_FAILED = "handshake_failed"  # the server refused every handshake we offered

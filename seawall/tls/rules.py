@@ -40,8 +40,8 @@ def _attempts(facts: TlsFacts) -> list[JSON]:
 
 
 def versions(facts: TlsFacts, policy: TlsPolicy, now: float) -> Finding:
-    """``tls.versions``: the server accepts only versions the policy allows, and at
-    least one of them. An attempt we could not complete (timeout, local_policy) makes
+    """``tls.versions``: the server accepts only versions the policy allows (it
+    completed a handshake, so it accepts at least one). An attempt we could not complete (timeout, local_policy) makes
     a would-be pass an error."""
     check = "tls.versions"
     if (early := _unreachable(check, facts)) is not None:
@@ -63,10 +63,6 @@ def versions(facts: TlsFacts, policy: TlsPolicy, now: float) -> Finding:
         return _finding(check, facts, Outcome.ERROR,
                         f"could not tell whether {first.version} is accepted: {first.reason} "
                         f"({first.detail})", first.reason or Reason.UNKNOWN_ERROR, evidence)
-    if not any(v in policy.versions for v in facts.accepted):
-        return _finding(check, facts, Outcome.FAIL,
-                        f"accepts only {', '.join(facts.accepted) or 'nothing'}; {wanted}",
-                        TlsReason.PROTOCOL_MISSING, evidence)
     return _finding(check, facts, Outcome.PASS,
                     f"accepts {', '.join(facts.accepted)}; {wanted}", None, evidence)
 

@@ -185,7 +185,8 @@ def build_path(sent: Sequence[x509.Certificate], store: TrustStore
             return "trusted", "", path
         if current.issuer == current.subject and _signed_by(current, current):
             status = TlsReason.SELF_SIGNED if len(path) == 1 else TlsReason.UNTRUSTED_ROOT
-            return status, f"{current.subject.rfc4514_string()} is self-signed and not trusted", path
+            detail = f"{current.subject.rfc4514_string()} is self-signed and not trusted"
+            return status, detail, path
         parent = _issuer_in(offered, current)
         if parent is not None and all(parent is not c for c, _ in path):
             path.append((parent, True))
@@ -222,9 +223,9 @@ def hostname_matches(name: str, sans: Sequence[str]) -> bool:
         pattern = entry.lower().rstrip(".")
         if pattern == wanted:
             return True
-        if pattern.startswith("*.") and "." in wanted:
-            if wanted.split(".", 1)[1] == pattern[2:]:
-                return True
+        if pattern.startswith("*.") and "." in wanted \
+                and wanted.split(".", 1)[1] == pattern[2:]:
+            return True
     return False
 
 
