@@ -116,7 +116,8 @@ def launch(plan: FleetPlan, config: Config, prefix: str, stack: contextlib.ExitS
     if config.lab:
         from seawall.lab import fleet as lab
 
-        design = next(d for d in lab.FLEETS if d.name == plan.name)
+        design = plan.extra.get("design") or next(d for d in lab.FLEETS if d.name == plan.name)
+        assert isinstance(design, lab.FleetDesign)
         runtime = NetnsRuntime(prefix)
         hub, built = lab.build(design, runtime, stack, mode=mode)
         server = subprocess.Popen(lab.metadata_server(hub, runtime), stdout=subprocess.DEVNULL,
