@@ -138,7 +138,7 @@ def test_probe_against_the_lab(pytester, monkeypatch):
     curl-insecure fails."""
     monkeypatch.delenv("SEAWALL_CONFIG", raising=False)
     probe = Path(__file__).resolve().parents[2] / "probes" / "tls" / "test_clients_verify.py"
-    result = pytester.runpytest_subprocess(str(probe), "-p", "no:randomly", "-q", "-rA")
+    result = pytester.runpytest_inprocess(str(probe), "-p", "no:randomly", "-q", "-rA")
     assert result.parseoutcomes() == {"passed": 2, "failed": 1}, result.stdout.str()
     failed = [line for line in result.stdout.lines if line.startswith("FAILED")]
     assert len(failed) == 1 and "test_client_verifies[curl-insecure]" in failed[0]

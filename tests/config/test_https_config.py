@@ -19,7 +19,8 @@ BAD = Path(__file__).parent / "bad"
 CASES = {
     "https_bad_host", "https_bad_port", "https_ca_file_unreadable", "https_duplicate_service",
     "https_max_redirects_range", "https_plain_http_choice", "https_policy_unknown_key",
-    "https_ca_file_not_pem", "https_relative_path", "https_same_ports", "https_timeout_type", "https_unknown_policy",
+    "https_ca_file_not_pem", "https_relative_path", "https_same_ports", "https_timeout_type",
+    "https_unknown_policy",
     "clients_bad_name", "clients_duplicate_name", "clients_empty_command",
     "clients_missing_command", "clients_timeout_range", "clients_unbalanced_brace",
     "clients_unbalanced_quote", "clients_unknown_key", "clients_unknown_placeholder",

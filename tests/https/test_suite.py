@@ -75,7 +75,7 @@ def test_https_reasons_do_not_collide_with_other_enums():
 def test_probes_against_the_lab(pytester, monkeypatch):
     """``pytest probes/https`` with no config: each lab case ends as the lab intends."""
     monkeypatch.delenv("SEAWALL_CONFIG", raising=False)
-    result = pytester.runpytest_subprocess(str(PROBES), "-p", "no:randomly", "-q", "-rA")
+    result = pytester.runpytest_inprocess(str(PROBES), "-p", "no:randomly", "-q", "-rA")
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed") == 10 and outcomes.get("failed") == 6, result.stdout.str()
     text = result.stdout.str()
