@@ -65,12 +65,14 @@ class TlsPolicy:
         return self.versions[0]
 
     def describe_versions(self) -> str:
-        """``>= TLSv1.2``, ``TLSv1.3 only`` or an explicit list, for summaries."""
+        """``>= TLSv1.2``, ``TLSv1.3 only``, ``TLSv1.0 to TLSv1.2`` or a list, for summaries."""
         span = VERSIONS[VERSIONS.index(self.versions[0]):VERSIONS.index(self.versions[-1]) + 1]
         if len(self.versions) == 1:
             return f"{self.versions[0]} only"
-        if self.versions == span and self.versions[-1] == VERSIONS[-1]:
-            return f">= {self.versions[0]}"
+        if self.versions == span:
+            if self.versions[-1] == VERSIONS[-1]:
+                return f">= {self.versions[0]}"
+            return f"{self.versions[0]} to {self.versions[-1]}"
         return " or ".join(self.versions)
 
 
