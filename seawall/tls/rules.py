@@ -41,8 +41,8 @@ def _attempts(facts: TlsFacts) -> list[JSON]:
 
 def versions(facts: TlsFacts, policy: TlsPolicy, now: float) -> Finding:
     """``tls.versions``: the server accepts only versions the policy allows (it
-    completed a handshake, so it accepts at least one). An attempt we could not complete (timeout, local_policy) makes
-    a would-be pass an error."""
+    completed a handshake, so it accepts at least one). An attempt we could not
+    complete (timeout, local_policy) makes a would-be pass an error."""
     check = "tls.versions"
     if (early := _unreachable(check, facts)) is not None:
         return early

@@ -140,7 +140,7 @@ def mtls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int,
     server = pki.issue(["mtls.lab.seawall.test"])
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(server.chain_file, server.key_file)
-    client_cert, client_key = self_signed_client(pki.directory)
+    client_cert, _ = self_signed_client(pki.directory)
     ctx.load_verify_locations(client_cert)
     ctx.verify_mode = ssl.CERT_REQUIRED
     # TLS 1.2: the server's verdict on the client certificate arrives in the handshake
