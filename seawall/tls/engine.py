@@ -34,6 +34,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import trio  # type: ignore[import-untyped,unused-ignore]  # trio 0.22: no py.typed
 
@@ -164,12 +165,13 @@ class _Handshake:
     chain: tuple[bytes, ...]
 
 
-def _chain(stream: trio.SSLStream) -> tuple[bytes, ...]:
-    obj = stream._ssl_object  # see the module docstring: measured choice
-    public = getattr(obj, "get_unverified_chain", None)
+def _chain(stream: Any) -> tuple[bytes, ...]:
+    obj: Any = stream._ssl_object  # private APIs: see the module docstring (measured)
+    public = getattr(obj, "get_unverified_chain", None)  # Python >= 3.13
     items = public() if public else obj._sslobj.get_unverified_chain()
-    return tuple(c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER)  # type: ignore[attr-defined]
-                 for c in items or ())
+    private_ssl: Any = ssl
+    der = private_ssl._ssl.ENCODING_DER
+    return tuple(c if isinstance(c, bytes) else c.public_bytes(der) for c in items or ())
 
 
 async def _handshake(address: tuple[str, int], ctx: ssl.SSLContext, server_name: str,
