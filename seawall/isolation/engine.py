@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import trio  # type: ignore[import-untyped]  # trio 0.22 ships no py.typed
+import trio
 
 from seawall.agent import canary
 from seawall.isolation.facts import AttemptFacts, CellFacts, ControlFacts, IsolationReason

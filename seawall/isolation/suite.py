@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import trio  # type: ignore[import-untyped]  # trio 0.22 ships no py.typed
+import trio
 
 from seawall.config import Config
 from seawall.config.isolation import IsolationConfig
