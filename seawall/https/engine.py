@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
-import trio  # type: ignore[import-untyped,unused-ignore]  # trio 0.22: no py.typed
+import trio
 
 from seawall.config.https import HttpsPolicy
 from seawall.https.facts import Hop, HttpsReason, ServiceFacts

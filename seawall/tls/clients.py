@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import trio  # type: ignore[import-untyped,unused-ignore]  # trio 0.22: no py.typed
+import trio
 
 from seawall.config import Config
 from seawall.config.clients import ClientCommand
