@@ -56,8 +56,13 @@ def test_lab_gather_starts_only_the_selected_cases_and_stops_them():
 
 
 def test_https_reasons_do_not_collide_with_other_enums():
-    """Also checks the tls enum (seawall/tls has no __init__, so the architecture test's
-    package walk may not import it)."""
+    """Imports every module of seawall/tls and seawall/https by file (seawall/tls has no
+    __init__.py, so the architecture test's package walk does not reach its enums)."""
+    root = Path(importlib.import_module("seawall").__file__).parent
+    for suite in ("tls", "https"):
+        for path in sorted((root / suite).glob("*.py")):
+            if path.stem not in ("__init__", "__main__"):
+                importlib.import_module(f"seawall.{suite}.{path.stem}")
     clients = importlib.import_module("seawall.tls.clients")
     values: dict[str, str] = {}
     stack: list[type] = [enum.StrEnum]
