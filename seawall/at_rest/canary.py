@@ -24,6 +24,7 @@ import os
 import secrets
 import struct
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 BLOCK = 4096
@@ -31,6 +32,7 @@ CANARY_SIZE = 4096
 NEEDLE = 64  # bytes searched for: 2**-512 odds of a chance match
 CHUNK = 8 * 1024 * 1024
 FS_IOC_FIEMAP = 0xC020660B
+BLKFLSBUF = 0x1261  # flush a block device's buffer cache (root)
 FIEMAP_FLAG_SYNC = 0x1
 #: extent flags meaning "the physical offset is not where these bytes sit as written"
 _UNLOCATABLE = 0x2 | 0x4 | 0x8 | 0x100 | 0x200 | 0x400  # unknown, delalloc, encoded, ...
@@ -116,12 +118,19 @@ class MediumReader:
         except OSError as exc:
             if exc.errno != errno.EINVAL:
                 raise
-            self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            self.buffered = True
-            os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            self.fd = self._open_buffered()
         self.size = os.lseek(self.fd, 0, os.SEEK_END)
         self.buf = mmap.mmap(-1, BLOCK + chunk)
         self.bytes_read = 0
+
+    def _open_buffered(self) -> int:
+        """Open without O_DIRECT, after flushing what the page cache holds for it."""
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        self.buffered = True
+        with contextlib.suppress(OSError):  # not a block device, or not root
+            fcntl.ioctl(fd, BLKFLSBUF, 0)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        return fd
 
     def close(self) -> None:
         """Release the buffer and the descriptor."""
@@ -143,9 +152,7 @@ class MediumReader:
                 raise
             # O_DIRECT refused at read time (some backing stores): fall back once.
             os.close(self.fd)
-            self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-            os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            self.buffered = True
+            self.fd = self._open_buffered()
             n = os.preadv(self.fd, [view], offset)
         finally:
             view.release()
@@ -189,7 +196,35 @@ def read_extents(medium: str, extents: list[Extent], needle: bytes) -> tuple[int
 
 def scan(medium: str, needle: bytes, *, chunk: int = CHUNK,
          limit: int | None = None) -> tuple[int | None, int]:
-    """Look for ``needle`` on the whole medium (or its first ``limit`` bytes)."""
-    with MediumReader(medium, chunk=chunk) as reader:
-        hit = reader.find(needle, 0, reader.size if limit is None else limit)
-        return hit, reader.bytes_read
+    """Look for ``needle`` on the whole medium (or its first ``limit`` bytes):
+    (offset or None, bytes read). Two buffers of ``chunk`` bytes: a reader thread fills
+    one while the other is searched, so the search hides behind the I/O (BENCHMARKS.md);
+    memory stays at 2 x ``chunk`` whatever the medium's size."""
+    with MediumReader(medium, chunk=chunk) as first, \
+            MediumReader(medium, chunk=chunk) as second, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="seawall-scan") as pool:
+        end = first.size if limit is None else min(first.size, limit)
+        readers = (first, second)
+        pending = pool.submit(first._read, 0, min(chunk, end)) if end > 0 else None
+        pos, turn, tail = 0, 0, b""
+        while pending is not None:
+            n = pending.result()
+            current = readers[turn]
+            nxt = pos + n
+            pending = (pool.submit(readers[1 - turn]._read, nxt, min(chunk, end - nxt))
+                       if n > 0 and nxt < end else None)
+            if n <= 0:
+                break
+            edge = (tail + current.buf[BLOCK:BLOCK + NEEDLE - 1]).find(needle)
+            if edge >= 0:
+                hit: int | None = pos - len(tail) + edge
+            else:
+                found = current.buf.find(needle, BLOCK, BLOCK + n)
+                hit = pos + found - BLOCK if found >= 0 else None
+            if hit is not None:
+                if pending is not None:
+                    pending.result()
+                return hit, first.bytes_read + second.bytes_read
+            tail = current.buf[BLOCK + max(0, n - NEEDLE + 1):BLOCK + n]
+            pos, turn = nxt, 1 - turn
+        return None, first.bytes_read + second.bytes_read

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-import trio  # type: ignore[import-untyped]  # trio 0.22 ships no py.typed
+import trio
 
 from seawall.at_rest import canary, fscrypt, luks, stack
 from seawall.at_rest.facts import (
@@ -224,7 +224,7 @@ def gather(targets: Sequence[DataPath], policies: Mapping[str, DataPathPolicy], 
             with trio.fail_after(policy.timeout):
                 results[target.id] = await trio.to_thread.run_sync(
                     lambda: inspect(target, policy, prefix=prefix, clock=clock),
-                    cancellable=True, limiter=limiter)
+                    abandon_on_cancel=True, limiter=limiter)
         except trio.TooSlowError as exc:
             results[target.id] = DataPathFacts(
                 path=target.path, observed_at=clock(), reason=str(classify(exc)),

@@ -1,9 +1,12 @@
 """The at_rest judgements, each with the case it catches and the case it passes.
-Facts here are built by hand: rules are pure, the lab tests feed them real facts."""
+Facts here are built by hand (rules are pure; the lab tests feed them real facts),
+except for the timeout case, which goes through the engine."""
 
 from __future__ import annotations
 
-from seawall.at_rest import rules
+from pathlib import Path
+
+from seawall.at_rest import engine, rules
 from seawall.at_rest.facts import (
     AtRestReason,
     CanaryFacts,
@@ -16,6 +19,7 @@ from seawall.at_rest.facts import (
 from seawall.at_rest.policy import DataPathPolicy
 from seawall.model import Outcome
 from seawall.reasons import Reason
+from seawall.targets import DataPath
 
 PATH = "/srv/data"
 STACK = (Layer(kind="mount", name="/srv", detail={"fstype": "ext4"}),
@@ -126,3 +130,14 @@ def test_evidence_and_metrics_are_plain_json() -> None:
     assert finding.metrics == {"at_rest.canary.found": 1.0, "at_rest.canary.bytes_read": 4096.0}
     assert finding.evidence["canary"]["canary"]["offset"] == 8192
     assert finding.to_json()["evidence"]["stack"][1]["node"] == "/dev/vda"
+
+
+def test_a_timeout_is_an_error_never_a_pass(tmp_path: Path) -> None:
+    """A deadline already past: gather gives up before looking, and says so."""
+    target = DataPath(path=str(tmp_path))
+    policy = DataPathPolicy(timeout=0)
+    facts_ = engine.gather([target], {target.id: policy})[target.id]
+    assert facts_.reason == Reason.TIMEOUT and facts_.detail == "no answer within 0 s"
+    finding = rules.encrypted(facts_, policy, 1.0)
+    assert (finding.outcome, finding.reason) == (Outcome.ERROR, Reason.TIMEOUT)
+    assert list(tmp_path.iterdir()) == []  # no canary left behind
