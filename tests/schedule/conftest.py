@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -47,11 +48,11 @@ HANG = '''
 @pytest.mark.tls
 def test_hang():
     """A probe that hangs (with a grandchild) until it is killed."""
-    (HERE / "hang.pid").write_text(str(os.getpid()))
-    grandchild = subprocess.Popen(["sleep", "300"])
-    (HERE / "grandchild.pid").write_text(str(grandchild.pid))
     if os.environ.get("PROBE_IGNORE_TERM"):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    grandchild = subprocess.Popen(["sleep", "300"])
+    (HERE / "grandchild.pid").write_text(str(grandchild.pid))
+    (HERE / "hang.pid").write_text(str(os.getpid()))  # last: "now hanging"
     while True:
         time.sleep(0.05)
 '''
@@ -85,6 +86,14 @@ def make_schedule(cwd: Path, **values: object) -> spec.Schedule:
     raw = {"name": "lab", "cron": "* * * * *", "timeout": 50, "paths": ["probes"]}
     raw.update(values)
     return spec.parse(Table(raw, source="test.toml"), cwd=cwd)
+
+
+def wait_for(path: Path, limit: float = 120.0) -> None:
+    """Wait for a probe's marker file (generous: child start-up is slow under load)."""
+    end = time.monotonic() + limit
+    while not path.exists():
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.02)
 
 
 @pytest.fixture

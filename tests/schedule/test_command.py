@@ -6,10 +6,9 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from .conftest import FAST_ENV, HANG, QUICK, write_probes
+from .conftest import FAST_ENV, HANG, QUICK, wait_for, write_probes
 
 SCHEDULE = 'name = "lab"\ncron = "* * * * *"\ntimeout = 50\npaths = ["probes"]\n'
 SECRET = "0123456789abcdef-test-api-key"
@@ -24,20 +23,13 @@ def start(project: Path, *args: str, env: dict[str, str] | None = None) -> subpr
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def wait_for(path: Path, limit: float = 60.0) -> None:
-    end = time.monotonic() + limit
-    while not path.exists():
-        assert time.monotonic() < end, f"{path} never appeared"
-        time.sleep(0.05)
-
-
 def lines(out: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.splitlines()]  # every line is JSON
 
 
 def test_sigterm_during_a_run_flushes_partial_results_and_exits_0(project: Path) -> None:
     write_probes(project / "probes", QUICK, HANG)
-    env = {**FAST_ENV, "SEAWALL_STOP_GRACE": "0.3"}
+    env = {**FAST_ENV, "SEAWALL_STOP_GRACE": "0.3", "SEAWALL_KILL_GRACE": "60"}
     proc = start(project, "--once", "lab", env=env)
     wait_for(project / "probes" / "hang.pid")  # the quick probe is done, the next hangs
     proc.send_signal(signal.SIGTERM)

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,16 @@ from seawall.schedule.lock import ScheduleLock
 from seawall.schedule.runner import Scheduler, jitter_offset
 from seawall.schedule.spec import Schedule
 
-from .conftest import BROKEN, FAST_ENV, HANG, QUICK, WAIT_FOR_RELEASE, make_schedule, write_probes
+from .conftest import (
+    BROKEN,
+    FAST_ENV,
+    HANG,
+    QUICK,
+    WAIT_FOR_RELEASE,
+    make_schedule,
+    wait_for,
+    write_probes,
+)
 
 PASSTHROUGH = '''
 @pytest.mark.tls
@@ -167,10 +177,26 @@ def test_jitter_is_within_bounds_and_stable(project: Path) -> None:
     assert jitter_offset(s, ts(2025, 1, 1, 10)) == jitter_offset(s, ts(2025, 1, 1, 10))
 
 
+def expire_deadline_once_hanging(sched: Scheduler, marker: Path) -> threading.Thread:
+    """Move the run's deadline to now once the probe hangs: the deadline path runs as
+    at a real timeout, without betting on how fast the child starts under load."""
+    def expire() -> None:
+        wait_for(marker)
+        child = sched.running["lab"][0]
+        assert child.deadline == child.started + 50  # the schedule's timeout
+        child.deadline = time.monotonic()
+
+    thread = threading.Thread(target=expire, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_timeout_kills_the_hanging_child_and_keeps_partial_results(project: Path) -> None:
     probes = write_probes(project / "probes", QUICK, HANG)
-    s = make_schedule(project, timeout=5)
-    sched, log, metrics = scheduler(project, [s], FakeClock(0.0))
+    # a generous SIGKILL grace: under load, the child's flush (fsync) may take seconds
+    sched, log, metrics = scheduler(project, [make_schedule(project)], FakeClock(0.0),
+                                    kill_grace=60)
+    expire_deadline_once_hanging(sched, probes / "hang.pid")
     result = sched.run_now("lab")
     assert result is not None
     assert (result.outcome, result.reason, result.exit_code) == ("error", "timeout", 2)
@@ -186,9 +212,9 @@ def test_timeout_kills_the_hanging_child_and_keeps_partial_results(project: Path
 
 def test_a_child_ignoring_sigterm_is_killed(project: Path) -> None:
     probes = write_probes(project / "probes", HANG)
-    sched, _, _ = scheduler(project, [make_schedule(project, timeout=4)], FakeClock(0.0),
-                            kill_grace=0.3)
+    sched, _, _ = scheduler(project, [make_schedule(project)], FakeClock(0.0), kill_grace=0.3)
     sched.env = {**(sched.env or {}), "PROBE_IGNORE_TERM": "1"}
+    expire_deadline_once_hanging(sched, probes / "hang.pid")
     result = sched.run_now("lab")
     assert result is not None
     assert (result.outcome, result.reason, result.exit_code) == ("error", "timeout", -9)
