@@ -56,6 +56,7 @@ class RunResult:
     counts: Mapping[str, int] = field(default_factory=dict)
     complete: bool = False
     detail: str = ""
+    pytest_run_id: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -69,6 +70,7 @@ class RunResult:
             "reason": self.reason, "exit_code": self.exit_code,
             "duration": round(self.duration, 3), "counts": dict(self.counts),
             "complete": self.complete, "evidence": self.evidence,
+            "pytest_run_id": self.pytest_run_id,
         }
         if self.detail:
             data["detail"] = self.detail
@@ -165,6 +167,7 @@ class ChildRun:
             evidence=found.get("path") if found else None,
             counts=summary.get("counts", {}), complete=bool(summary.get("complete", False)),
             detail="" if outcome in FINISHED else last_line(self.log_path),
+            pytest_run_id=found["run"].get("run_id") if found else None,
         )
 
 

@@ -106,6 +106,7 @@ def test_overlapping_tick_is_skipped_logged_and_counted(project: Path) -> None:
     [finished] = named(log, "run_finished")
     assert finished["outcome"] == "passed" and finished["counts"]["pass"] == 1
     assert finished["complete"] is True and finished["spool_pending"] == 0
+    assert str(finished["evidence"]).endswith(f"-{finished['pytest_run_id']}.json")
     assert named(log, "scheduler_stopped")[0]["runs"] == 1
 
 
