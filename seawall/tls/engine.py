@@ -40,6 +40,7 @@ import trio  # type: ignore[import-untyped,unused-ignore]  # trio 0.22: no py.ty
 
 from seawall.reasons import Reason
 from seawall.targets import Endpoint, Overrides, host_port
+from seawall.tls import hello as raw
 from seawall.tls import x509 as x509_analysis
 from seawall.tls.facts import Attempt, TlsFacts, TlsReason
 
@@ -127,6 +128,7 @@ class EngineStats:
     in_flight: int = 0
     max_in_flight: int = 0
     handshakes: int = 0
+    hellos: int = 0
     per_target: dict[str, int] = field(default_factory=dict)
 
 
@@ -205,7 +207,7 @@ def _server_name(endpoint: Endpoint) -> str:
 async def probe(endpoint: Endpoint, *, budget: float, overrides: Overrides | None = None,
                 pool_file: Path | None = None, system_trust: bool = True,
                 clock: Callable[[], float] = time.time,
-                stats: EngineStats | None = None) -> TlsFacts:
+                stats: EngineStats | None = None, raw_hellos: bool = True) -> TlsFacts:
     """Facts of one endpoint, all attempts within ``budget`` seconds (the per-target
     deadline: a trio cancel scope, so a hanging server costs exactly that). Never raises for
     a target that could not be probed: the facts carry the reason."""
@@ -214,7 +216,9 @@ async def probe(endpoint: Endpoint, *, budget: float, overrides: Overrides | Non
     observed = clock()
     address: tuple[str, int] | None = None
     attempts: dict[str, Attempt] = {}
-    count = 0
+    count = hellos = 0
+    legacy: Attempt | None = None
+    stapled: bool | None = None
 
     def failed(reason: str, detail: str) -> TlsFacts:
         where = host_port(*address) if address else ""
@@ -256,17 +260,51 @@ async def probe(endpoint: Endpoint, *, budget: float, overrides: Overrides | Non
             attempts[version] = Attempt(version=version, accepted=shake.version == version,
                                         cipher=shake.cipher)
 
+        async def ask(hello: bytes) -> raw.HelloAnswer | Attempt:
+            """A raw hello's answer, or an Attempt saying why there is none."""
+            nonlocal hellos
+            hellos += 1
+            try:
+                return await raw.ask(address, hello)
+            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                reason, detail = classify(exc)
+                return Attempt(version="", accepted=False if reason in _REFUSALS else None,
+                               reason=reason, detail=detail, via="hello")
+
+        async def sslv3() -> None:
+            answer = await ask(raw.client_hello(raw.SSL3, raw.SSL3_SUITES, name))
+            attempts["SSLv3"] = _judge_hello("SSLv3", raw.SSL3, answer)
+
+        async def legacy_and_ocsp() -> None:
+            nonlocal legacy, stapled
+            old = [v for v in ("TLSv1.0", "TLSv1.1", "TLSv1.2")
+                   if attempts.get(v) and attempts[v].accepted]
+            if not old:
+                return
+            answer = await ask(raw.client_hello(raw.TLS12, raw.weak_suites(), name))
+            legacy = _judge_hello("TLSv1.2", None, answer)
+            if attempts["TLSv1.2"].accepted:
+                ocsp = await ask(raw.client_hello(raw.TLS12, raw.GOOD_SUITES, name,
+                                                  status_request=True))
+                if isinstance(ocsp, raw.HelloAnswer) and ocsp.version == raw.TLS12:
+                    stapled = ocsp.stapled
+
         async with trio.open_nursery() as nursery:
             for version in older:
                 nursery.start_soon(one, version)
+            if raw_hellos:
+                nursery.start_soon(sslv3)
+        if raw_hellos:
+            await legacy_and_ocsp()
     if scope.cancelled_caught:
         if not attempts:
             return failed(Reason.TIMEOUT, f"no TLS handshake within {budget:g} s")
-        for version in TLS_VERSIONS:
+        for version in ("SSLv3", *TLS_VERSIONS) if raw_hellos else TLS_VERSIONS:
             attempts.setdefault(version, Attempt(
                 version=version, accepted=None, reason=Reason.TIMEOUT,
                 detail=f"no answer within the {budget:g} s deadline"))
     stats.handshakes += count
+    stats.hellos += hellos
     stats.per_target[endpoint.id] = count
     store = x509_analysis.trust_store(
         str(endpoint.ca_file) if endpoint.ca_file else None,
@@ -275,17 +313,40 @@ async def probe(endpoint: Endpoint, *, budget: float, overrides: Overrides | Non
     return TlsFacts(
         target=endpoint.id, server_name=name, address=host_port(*address) if address else "",
         observed_at=observed, version=main.version, cipher=main.cipher, alpn=main.alpn,
-        attempts=tuple(attempts[v] for v in TLS_VERSIONS if v in attempts),
-        chain=chain, handshakes=count,
+        attempts=tuple(attempts[v] for v in ("SSLv3", *TLS_VERSIONS) if v in attempts),
+        chain=chain, handshakes=count, hellos=hellos, legacy_ciphers=legacy,
+        ocsp_stapled=stapled,
     )
+
+
+def _judge_hello(version: str, wanted: int | None, answer: raw.HelloAnswer | Attempt
+                 ) -> Attempt:
+    """An Attempt from a raw hello's answer: accepted when the server answered with a
+    ServerHello (of version ``wanted``, when given)."""
+    if isinstance(answer, Attempt):
+        return Attempt(version=version, accepted=answer.accepted, reason=answer.reason,
+                       detail=answer.detail, via="hello")
+    if answer.version is None:
+        detail = (f"alert {answer.alert}" if answer.alert is not None
+                  else "not TLS" if answer.not_tls else "closed without a ServerHello")
+        return Attempt(version=version, accepted=False, detail=detail, via="hello",
+                       reason=TlsReason.HANDSHAKE_FAILED if answer.alert is not None
+                       else TlsReason.CLOSED_IN_HANDSHAKE)
+    if wanted is not None and answer.version != wanted:
+        return Attempt(version=version, accepted=False, via="hello",
+                       detail=f"server answered with version 0x{answer.version:04x}")
+    return Attempt(version=version, accepted=True, cipher=answer.cipher_name, via="hello",
+                   detail=f"ServerHello version 0x{answer.version:04x}")
 
 
 async def probe_all(targets: Sequence[Endpoint], *, budget: float, concurrency: int,
                     overrides: Overrides | None = None, pool_file: Path | None = None,
                     system_trust: bool = True, clock: Callable[[], float] = time.time,
-                    stats: EngineStats | None = None) -> dict[str, TlsFacts]:
+                    stats: EngineStats | None = None, raw_hellos: bool = True,
+                    ) -> dict[str, TlsFacts]:
     """Facts for every target, at most ``concurrency`` targets in flight, each within
-    ``budget`` seconds."""
+    ``budget`` seconds. Call :func:`seawall.tls.hello.prepare` first when
+    ``raw_hellos`` (it imports scapy, which would block the loop)."""
     stats = stats if stats is not None else EngineStats()
     limiter = trio.CapacityLimiter(concurrency)
     results: dict[str, TlsFacts] = {}
@@ -297,7 +358,8 @@ async def probe_all(targets: Sequence[Endpoint], *, budget: float, concurrency: 
             try:
                 results[endpoint.id] = await probe(
                     endpoint, budget=budget, overrides=overrides, pool_file=pool_file,
-                    system_trust=system_trust, clock=clock, stats=stats)
+                    system_trust=system_trust, clock=clock, stats=stats,
+                    raw_hellos=raw_hellos)
             finally:
                 stats.in_flight -= 1
 
@@ -311,11 +373,13 @@ def gather(targets: Sequence[Endpoint], *, timeout: float, concurrency: int,
            overrides: Mapping[tuple[str, int], tuple[str, int]] | None = None,
            pool_file: Path | None = None, system_trust: bool = True,
            clock: Callable[[], float] = time.time,
-           stats: EngineStats | None = None) -> dict[str, TlsFacts]:
+           stats: EngineStats | None = None, raw_hellos: bool = True) -> dict[str, TlsFacts]:
     """Synchronous entry point: :func:`probe_all` in a fresh trio run."""
+    if raw_hellos:
+        raw.prepare()  # import scapy (~1 s) before any deadline starts
     with contextlib.ExitStack():
         result: dict[str, TlsFacts] = trio.run(functools.partial(
             probe_all, targets, budget=timeout, concurrency=concurrency,
             overrides=dict(overrides or {}), pool_file=pool_file,
-            system_trust=system_trust, clock=clock, stats=stats))
+            system_trust=system_trust, clock=clock, stats=stats, raw_hellos=raw_hellos))
     return result

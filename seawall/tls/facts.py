@@ -102,8 +102,12 @@ class TlsFacts:
     refused, reset, dns_failure, not_tls, handshake_failed, ...); then the other fields
     are empty. Otherwise ``version``/``cipher``/``alpn`` come from the main handshake
     (the best version the server picks when offered everything), ``attempts`` hold one
-    entry per protocol version, ``chain`` the certificate facts. ``ocsp_stapled`` is
-    None when unknown. ``address`` is what was dialled (``127.0.0.1:40123``).
+    entry per protocol version (SSLv3 by a hand-built hello), ``chain`` the certificate
+    facts. ``legacy_ciphers`` is the answer to a hand-built hello offering only RC4,
+    3DES, export, NULL and anonymous suites (``accepted``: the server chose one, named
+    in ``cipher``; None when not asked). ``ocsp_stapled`` is None when unknown (not
+    asked, or TLS 1.3 only: the status is encrypted there). ``handshakes`` counts
+    stdlib handshakes, ``hellos`` hand-built hellos. ``address`` is what was dialled.
     """
 
     target: str
@@ -117,8 +121,10 @@ class TlsFacts:
     alpn: str | None = None
     attempts: tuple[Attempt, ...] = ()
     chain: ChainFacts | None = None
+    legacy_ciphers: Attempt | None = None
     ocsp_stapled: bool | None = None
     handshakes: int = 0
+    hellos: int = 0
 
     def attempt(self, version: str) -> Attempt | None:
         """The attempt for ``version``, if one was made or inferred."""

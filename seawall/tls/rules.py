@@ -69,16 +69,28 @@ def versions(facts: TlsFacts, policy: TlsPolicy, now: float) -> Finding:
 
 def cipher(facts: TlsFacts, policy: TlsPolicy, now: float) -> Finding:
     """``tls.cipher``: the suite negotiated on each accepted version is not broken, and
-    is forward-secret / AEAD when the policy requires it."""
+    is forward-secret / AEAD when the policy requires it; offered only RC4, 3DES,
+    export and NULL suites (a hand-built hello), the server refuses."""
     check = "tls.cipher"
     if (early := _unreachable(check, facts)) is not None:
         return early
     negotiated = {a.version: a.cipher for a in facts.attempts if a.accepted and a.cipher}
-    evidence = {"negotiated": dict(negotiated), "alpn": facts.alpn}
+    legacy = facts.legacy_ciphers
+    evidence = {"negotiated": dict(negotiated), "alpn": facts.alpn,
+                "ocsp_stapled": facts.ocsp_stapled,
+                "legacy_suites": None if legacy is None else {
+                    "accepted": legacy.accepted, "cipher": legacy.cipher,
+                    "reason": legacy.reason, "detail": legacy.detail}}
     problems = [p for v, c in negotiated.items() if (p := cipher_problem(c, v, policy))]
+    if legacy is not None and legacy.accepted:
+        problems.append(f"{legacy.cipher} when offered only RC4/3DES/export/NULL suites")
     if problems:
         return _finding(check, facts, Outcome.FAIL, "negotiates " + "; ".join(problems),
                         TlsReason.WEAK_CIPHER, evidence)
+    if legacy is not None and legacy.accepted is None:
+        return _finding(check, facts, Outcome.ERROR,
+                        f"could not tell whether legacy suites are accepted: {legacy.reason} "
+                        f"({legacy.detail})", legacy.reason or Reason.UNKNOWN_ERROR, evidence)
     shown = ", ".join(f"{c} on {v}" for v, c in negotiated.items())
     return _finding(check, facts, Outcome.PASS, f"negotiates {shown}", None, evidence)
 
