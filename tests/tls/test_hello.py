@@ -32,7 +32,8 @@ def handshake(kind: int, body: bytes) -> bytes:
 
 
 def server_hello(version: int, cipher: int) -> bytes:
-    body = version.to_bytes(2, "big") + os.urandom(32) + b"\x00" + cipher.to_bytes(2, "big") + b"\x00"
+    body = (version.to_bytes(2, "big") + os.urandom(32) + b"\x00"
+            + cipher.to_bytes(2, "big") + b"\x00")
     return handshake(2, body)
 
 
