@@ -64,7 +64,8 @@ class ReporterBridge:
         """Build the run identity and the reporters from options and config."""
         state_dir = Path(pytest_config.getoption("seawall_state_dir") or config.general.state_dir)
         run = RunInfo(
-            run_id=uuid.uuid4().hex[:12],
+            # the scheduler names the run, so its log, the evidence and Datadog agree
+            run_id=os.environ.get("SEAWALL_RUN_ID") or uuid.uuid4().hex[:12],
             started_at=time.time(),
             env=os.environ.get("DD_ENV") or config.general.env,
             location=config.general.location,

@@ -112,6 +112,7 @@ class ChildRun:
         child_env = dict(os.environ if env is None else env)
         self.env = child_env
         child_env["SEAWALL_SCHEDULE"] = schedule.name
+        child_env["SEAWALL_RUN_ID"] = self.run_id
         child_env["SEAWALL_TAGS"] = ",".join(schedule.tags)
         command = [
             python, "-m", "pytest", *schedule.pytest_args(), "-q", "-p", "no:cacheprovider",
