@@ -66,6 +66,7 @@ def main() -> None:
     print(json.dumps({
         "tool": "Seawall", "elapsed": elapsed, "errors": errors,
         "engine_handshakes": sum(f.handshakes for f in facts.values()),
+        "engine_hellos": sum(getattr(f, "hellos", 0) for f in facts.values()),
         "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "verdicts": verdicts}))
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 VENV = Path("/tmp/seawall-bench-sslyze")
-_VERSION_KEYS = {"tls_1_0_cipher_suites": "TLSv1.0", "tls_1_1_cipher_suites": "TLSv1.1",
+_VERSION_KEYS = {"ssl_3_0_cipher_suites": "SSLv3", "tls_1_0_cipher_suites": "TLSv1.0",
+                 "tls_1_1_cipher_suites": "TLSv1.1",
                  "tls_1_2_cipher_suites": "TLSv1.2", "tls_1_3_cipher_suites": "TLSv1.3"}
 
 
@@ -41,7 +42,7 @@ def run(fleet: dict[str, Any], workdir: Path, venv: Path = VENV) -> dict[str, An
     targets.write_text("".join(f"{e['host']}:{e['address'][1]}{{{e['address'][0]}}}\n"
                                for e in fleet["endpoints"]))
     out = workdir / "sslyze.json"
-    command = [str(sslyze), "--targets_in", str(targets), "--tlsv1", "--tlsv1_1",
+    command = [str(sslyze), "--targets_in", str(targets), "--sslv3", "--tlsv1", "--tlsv1_1",
                "--tlsv1_2", "--tlsv1_3", "--certinfo", "--certinfo_ca_file",
                fleet["ca_file"], "--mozilla_config", "disable", "--quiet",
                "--json_out", str(out)]
