@@ -178,7 +178,7 @@ def _chain(stream: Any) -> tuple[bytes, ...]:
 
 async def _handshake(address: tuple[str, int], ctx: ssl.SSLContext, server_name: str,
                      want_chain: bool) -> _Handshake:
-    tcp = await trio.open_tcp_stream(*address)
+    tcp = await raw.connect(address)
     stream = trio.SSLStream(tcp, ctx, server_hostname=server_name)
     try:
         await stream.do_handshake()
@@ -197,7 +197,8 @@ async def _resolve(endpoint: Endpoint, overrides: Overrides) -> tuple[str, int]:
     if (endpoint.host, endpoint.port) in overrides:
         return overrides[(endpoint.host, endpoint.port)]
     infos = await trio.socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
-    return infos[0][4][0], endpoint.port
+    address: str = infos[0][4][0]
+    return address, endpoint.port
 
 
 def _server_name(endpoint: Endpoint) -> str:

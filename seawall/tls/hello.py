@@ -17,6 +17,9 @@ bytes, no need to run scapy's dissectors on every target.
 from __future__ import annotations
 
 import functools
+import ipaddress
+import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +64,10 @@ def _scapy() -> Any:
 
 
 def prepare() -> None:
-    """Import scapy and build the suite lists now (blocking), not inside a deadline."""
-    weak_suites()
+    """Import scapy and build the templates now (blocking), not inside a deadline."""
+    for suites in (SSL3_SUITES, weak_suites(), GOOD_SUITES):
+        client_hello(TLS12, suites, "", status_request=suites is GOOD_SUITES)
+    client_hello(SSL3, SSL3_SUITES, "")
 
 
 def suite_name(code: int) -> str:
@@ -82,14 +87,43 @@ def weak_suites() -> tuple[int, ...]:
 
 def client_hello(version: int, suites: tuple[int, ...], server_name: str,
                  *, status_request: bool = False) -> bytes:
-    """A ClientHello record for ``version`` offering ``suites`` (SNI for a DNS name;
-    extensions are left out of SSLv3 hellos, as SSLv3 clients did)."""
+    """A ClientHello record for ``version`` offering ``suites``, with SNI for a DNS name
+    (extensions are left out of SSLv3 hellos, as SSLv3 clients did) and a fresh random.
+
+    scapy builds one template per (version, suites, status_request); the SNI and the
+    random are spliced in here: building each hello with scapy cost ~5 ms of CPU, 3x
+    the rest of the probe (measured with cProfile over 200 lab endpoints)."""
+    template = bytearray(_template(version, suites, status_request))
+    template[11:43] = os.urandom(32)  # record 5 + handshake 4 + version 2
+    if version == SSL3 or not _is_dns_name(server_name):
+        return bytes(template)
+    name = server_name.encode("idna")
+    entry = b"\x00" + len(name).to_bytes(2, "big") + name
+    sni = b"\x00\x00" + (len(entry) + 2).to_bytes(2, "big") + len(entry).to_bytes(2, "big") + entry
+    pos = 43
+    pos += 1 + template[pos]  # session id
+    pos += 2 + int.from_bytes(template[pos:pos + 2], "big")  # cipher suites
+    pos += 1 + template[pos]  # compression methods
+    ext_len = int.from_bytes(template[pos:pos + 2], "big") + len(sni)
+    body = bytes(template[9:pos]) + ext_len.to_bytes(2, "big") + sni + bytes(template[pos + 2:])
+    message = b"\x01" + len(body).to_bytes(3, "big") + body
+    return bytes(template[:3]) + len(message).to_bytes(2, "big") + message
+
+
+def _is_dns_name(name: str) -> bool:
+    """SNI carries DNS names only, never IP literals (RFC 6066 3)."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return bool(name)
+    return False
+
+
+@functools.cache
+def _template(version: int, suites: tuple[int, ...], status_request: bool) -> bytes:
     extensions, handshake, record, _ = _scapy()
     ext = []
     if version > SSL3:
-        if server_name and not server_name.replace(".", "").isdigit() and ":" not in server_name:
-            ext.append(extensions.TLS_Ext_ServerName(
-                servernames=[extensions.ServerName(servername=server_name.encode())]))
         ext += [extensions.TLS_Ext_SupportedGroups(groups=[29, 23, 24, 25]),
                 extensions.TLS_Ext_SupportedPointFormat(ecpl=[0]),
                 extensions.TLS_Ext_SignatureAlgorithms(sig_algs=[
@@ -100,7 +134,8 @@ def client_hello(version: int, suites: tuple[int, ...], server_name: str,
     hello = handshake.TLSClientHello(version=version, ciphers=list(suites), comp=[0],
                                      ext=ext or None)
     # Record version 0x0301 for TLS hellos: the most compatible choice (RFC 8446 5.1).
-    return bytes(record.TLS(version=min(version, 0x0301), msg=[hello]))
+    data = bytes(record.TLS(version=min(version, 0x0301), msg=[hello]))
+    return data
 
 
 def parse_flight(data: bytes, closed: bool) -> HelloAnswer:
@@ -164,10 +199,24 @@ def _flight_complete(data: bytes) -> bool:
     return len(data) >= _MAX_FLIGHT
 
 
+async def connect(address: tuple[str, int]) -> trio.SocketStream:
+    """A TCP stream to a numeric ``address``: no getaddrinfo per connection (trio's
+    open_tcp_stream resolves even IP literals: ~0.15 ms each, 10% of a probe's CPU)."""
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    sock = trio.socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        await sock.connect(address)
+    except BaseException:
+        sock.close()
+        raise
+    return trio.SocketStream(sock)
+
+
 async def ask(address: tuple[str, int], hello: bytes) -> HelloAnswer:
-    """Send ``hello`` to ``address`` and read the server's first flight. The caller
-    owns the deadline; OSError (refused, reset) propagates to its classify()."""
-    stream = await trio.open_tcp_stream(*address)
+    """Send ``hello`` to the numeric ``address`` and read the server's first flight. The
+    caller owns the deadline; OSError (refused, reset) propagates to its classify()."""
+    stream = await connect(address)
     try:
         await stream.send_all(hello)
         data = b""
