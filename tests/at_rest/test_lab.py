@@ -178,3 +178,40 @@ def test_sweep_removes_what_a_dead_run_left(tmp_path: Path) -> None:
     backing = [p.read_text().strip() for p in Path("/sys/block").glob("loop*/loop/backing_file")]
     assert not any(b.startswith(image) for b in backing)
     assert loop.startswith("/dev/loop")
+
+
+def test_this_machines_own_disk_is_plaintext(tmp_path: Path) -> None:
+    """A directory on the unencrypted root disk of this machine: the canary is found,
+    or, where the sandbox denies even root the raw disk (the test VM does: EPERM on
+    /dev/vda), the probe says so and gives the weaker stack-only result."""
+    target = DataPath(path=str(tmp_path))
+    st = stack.describe(str(tmp_path))
+    if not st.one_to_one or st.mount.fstype not in ("ext4", "xfs", "btrfs"):
+        pytest.skip(f"tmp_path is on {st.mount.fstype}, not a plain block device")
+    try:
+        os.close(os.open(st.medium, os.O_RDONLY))
+        readable = True
+    except PermissionError:
+        readable = False
+    facts = engine.gather([target], {target.id: DataPathPolicy()})[target.id]
+    finding = rules.encrypted(facts, DataPathPolicy(), 1.0)
+    assert facts.canary is not None
+    if readable:
+        assert (finding.outcome, finding.reason) == (Outcome.FAIL,
+                                                     AtRestReason.PLAINTEXT_ON_MEDIUM)
+        assert facts.canary.canary.bytes_read <= 8192
+    else:
+        assert (finding.outcome, finding.reason) == (Outcome.WARN, AtRestReason.STACK_ONLY)
+        assert facts.canary.canary.reason == Reason.NOT_PERMITTED
+        assert "no encrypting layer" in finding.summary
+    assert list(tmp_path.iterdir()) == []
+    assert not [n for n in os.listdir(st.mount.mountpoint) if n.startswith(".seawall")]
+
+
+def test_tmpfs_has_no_medium_to_read() -> None:
+    target = DataPath(path="/dev/shm")
+    facts = engine.gather([target], {target.id: DataPathPolicy()})[target.id]
+    finding = rules.encrypted(facts, DataPathPolicy(), 1.0)
+    assert (finding.outcome, finding.reason) == (Outcome.WARN,
+                                                 AtRestReason.MEDIUM_OUT_OF_REACH)
+    assert "tmpfs" in finding.summary
