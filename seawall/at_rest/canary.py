@@ -197,9 +197,19 @@ def read_extents(medium: str, extents: list[Extent], needle: bytes) -> tuple[int
 def scan(medium: str, needle: bytes, *, chunk: int = CHUNK,
          limit: int | None = None) -> tuple[int | None, int]:
     """Look for ``needle`` on the whole medium (or its first ``limit`` bytes):
-    (offset or None, bytes read). Two buffers of ``chunk`` bytes: a reader thread fills
-    one while the other is searched, so the search hides behind the I/O (BENCHMARKS.md);
-    memory stays at 2 x ``chunk`` whatever the medium's size."""
+    (offset or None, bytes read). See :func:`scan_many`."""
+    hits, cost = scan_many(medium, (needle,), chunk=chunk, limit=limit)
+    return hits[0], cost
+
+
+def scan_many(medium: str, needles: tuple[bytes, ...], *, chunk: int = CHUNK,
+              limit: int | None = None) -> tuple[list[int | None], int]:
+    """Look for several needles (a canary and its control) in one pass over the medium
+    (or its first ``limit`` bytes), stopping once all are found: (first offset of each
+    or None, bytes read). Two buffers of ``chunk`` bytes: a reader thread fills one while
+    the other is searched, so the search hides behind the I/O (BENCHMARKS.md); memory
+    stays at 2 x ``chunk`` whatever the medium's size."""
+    hits: list[int | None] = [None] * len(needles)
     with MediumReader(medium, chunk=chunk) as first, \
             MediumReader(medium, chunk=chunk) as second, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="seawall-scan") as pool:
@@ -209,22 +219,25 @@ def scan(medium: str, needle: bytes, *, chunk: int = CHUNK,
         pos, turn, tail = 0, 0, b""
         while pending is not None:
             n = pending.result()
-            current = readers[turn]
             nxt = pos + n
             pending = (pool.submit(readers[1 - turn]._read, nxt, min(chunk, end - nxt))
                        if n > 0 and nxt < end else None)
             if n <= 0:
                 break
-            edge = (tail + current.buf[BLOCK:BLOCK + NEEDLE - 1]).find(needle)
-            if edge >= 0:
-                hit: int | None = pos - len(tail) + edge
-            else:
-                found = current.buf.find(needle, BLOCK, BLOCK + n)
-                hit = pos + found - BLOCK if found >= 0 else None
-            if hit is not None:
+            buf = readers[turn].buf
+            edge = tail + buf[BLOCK:BLOCK + NEEDLE - 1]
+            for i, needle in enumerate(needles):
+                if hits[i] is not None:
+                    continue
+                at = edge.find(needle)
+                if at >= 0:
+                    hits[i] = pos - len(tail) + at
+                elif (found := buf.find(needle, BLOCK, BLOCK + n)) >= 0:
+                    hits[i] = pos + found - BLOCK
+            if all(h is not None for h in hits):
                 if pending is not None:
                     pending.result()
-                return hit, first.bytes_read + second.bytes_read
-            tail = current.buf[BLOCK + max(0, n - NEEDLE + 1):BLOCK + n]
+                break
+            tail = buf[BLOCK + max(0, n - NEEDLE + 1):BLOCK + n]
             pos, turn = nxt, 1 - turn
-        return None, first.bytes_read + second.bytes_read
+        return hits, first.bytes_read + second.bytes_read

@@ -139,32 +139,62 @@ def _prove(path: str, st: stack.Stack, policy: DataPathPolicy, *, prefix: str,
     try:
         written = canary.plant(path, data, prefix=prefix)
     except OSError as exc:
-        return CanaryFacts(canary=ProbeRead(written_in=path, medium=st.medium,
-                                            reason=str(classify(exc)), detail=_why(exc)),
-                           control=None)
+        return CanaryFacts(canary=_failed(path, st.medium, exc), control=None)
     cleanup.append(lambda: canary.remove(written))
-    targeted = st.one_to_one
-    try:
-        seen = _look(st.medium, written, data, targeted=targeted, limit=policy.max_scan_bytes)
-    except OSError as exc:
-        seen = ProbeRead(written_in=path, medium=st.medium, reason=str(classify(exc)),
-                         detail=_why(exc))
-    return CanaryFacts(canary=seen, control=_control(path, st, policy, seen, data,
-                                                     written, prefix=prefix, cleanup=cleanup))
-
-
-def _control(path: str, st: stack.Stack, policy: DataPathPolicy, seen: ProbeRead,
-             data: bytes, written: str, *, prefix: str,
-             cleanup: list[Callable[[], None]]) -> ProbeRead:
-    """The positive control: a canary the same look must find."""
-    targeted = seen.method == "fiemap"
+    limit = policy.max_scan_bytes
     if st.upper_device:  # dm below the file system: the canary must show above the dm layer
         try:
-            return _look(st.upper_device, written, data, targeted=True,
-                         limit=policy.max_scan_bytes)
+            seen = _look(st.medium, written, data, targeted=False, limit=limit)
         except OSError as exc:
-            return ProbeRead(written_in=path, medium=st.upper_device,
-                             reason=str(classify(exc)), detail=_why(exc))
+            seen = _failed(path, st.medium, exc)
+        try:
+            control = _look(st.upper_device, written, data, targeted=True, limit=limit)
+        except OSError as exc:
+            control = _failed(path, st.upper_device, exc)
+        return CanaryFacts(canary=seen, control=control)
+    planted = _plant_control(st, policy, prefix=prefix, cleanup=cleanup)
+    extents = canary.fiemap(written) if st.one_to_one else None
+    try:
+        if extents and all(e.locatable for e in extents):
+            seen = _look(st.medium, written, data, targeted=True, limit=limit)
+            if isinstance(planted, ProbeRead):
+                return CanaryFacts(canary=seen, control=planted)
+            ctl_written, ctl_data = planted
+            return CanaryFacts(canary=seen, control=_look(st.medium, ctl_written, ctl_data,
+                                                          targeted=True, limit=limit))
+        return _scan_both(path, st, data, planted, limit=limit)
+    except OSError as exc:
+        failed = _failed(path, st.medium, exc)
+        return CanaryFacts(canary=failed, control=failed)
+
+
+def _scan_both(path: str, st: stack.Stack, data: bytes, planted: tuple[str, bytes] | ProbeRead,
+               *, limit: int | None) -> CanaryFacts:
+    """One pass over the medium for the canary and its control (FUSE: no FIEMAP)."""
+    needles: tuple[bytes, ...] = (data[:canary.NEEDLE],)
+    if not isinstance(planted, ProbeRead):
+        needles += (planted[1][:canary.NEEDLE],)
+    hits, cost = canary.scan_many(st.medium, needles, limit=limit)
+    seen = ProbeRead(written_in=path, medium=st.medium, method="scan",
+                     found=hits[0] is not None, offset=hits[0], bytes_read=cost)
+    if isinstance(planted, ProbeRead):
+        return CanaryFacts(canary=seen, control=planted)
+    control = ProbeRead(written_in=os.path.dirname(planted[0]), medium=st.medium,
+                        method="scan", found=hits[1] is not None, offset=hits[1],
+                        bytes_read=cost, detail="same pass as the canary")
+    return CanaryFacts(canary=seen, control=control)
+
+
+def _failed(where: str, medium: str, exc: OSError) -> ProbeRead:
+    return ProbeRead(written_in=where, medium=medium, reason=str(classify(exc)),
+                     detail=_why(exc))
+
+
+def _plant_control(st: stack.Stack, policy: DataPathPolicy, *, prefix: str,
+                   cleanup: list[Callable[[], None]]) -> tuple[str, bytes] | ProbeRead:
+    """The positive control: a canary in a plaintext directory on the same medium
+    (configured, or made at the root of the file system on the medium). Returns the
+    file and its data, or a ProbeRead saying why there is no usable control."""
     base = st.lower.mount.mountpoint if st.lower else st.mount.mountpoint
     directory = policy.control
     try:
@@ -179,11 +209,9 @@ def _control(path: str, st: stack.Stack, policy: DataPathPolicy, seen: ProbeRead
         ctl_data = canary.fresh()
         ctl_written = canary.plant(directory, ctl_data, prefix=prefix)
         cleanup.append(lambda: canary.remove(ctl_written))
-        return _look(st.medium, ctl_written, ctl_data, targeted=targeted,
-                     limit=policy.max_scan_bytes)
+        return ctl_written, ctl_data
     except OSError as exc:
-        return ProbeRead(written_in=str(directory), medium=st.medium,
-                         reason=str(classify(exc)), detail=_why(exc))
+        return _failed(str(directory), st.medium, exc)
 
 
 def fscrypt_policy(path: str) -> bool:

@@ -51,3 +51,13 @@ def test_extent_flags() -> None:
     assert canary.Extent(0, 4096, 4096, 0x1 | 0x80).locatable  # last, data encrypted
     assert not canary.Extent(0, 0, 4096, 0x200).locatable  # inline data
     assert not canary.Extent(0, 0, 4096, 0x8).locatable  # encoded (compressed)
+
+
+def test_scan_many_finds_each_needle_in_one_pass(tmp_path: Path) -> None:
+    present, absent = canary.fresh(canary.NEEDLE), canary.fresh(canary.NEEDLE)
+    path = image(tmp_path, 4 * 65536, 2 * 65536 - 20, present)
+    hits, cost = canary.scan_many(path, (absent, present), chunk=65536)
+    assert hits == [None, 2 * 65536 - 20]
+    assert cost == 4 * 65536  # one pass, not two
+    hits, cost = canary.scan_many(path, (present,), chunk=65536)
+    assert hits == [2 * 65536 - 20] and cost <= 4 * 65536
