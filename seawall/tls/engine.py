@@ -282,6 +282,9 @@ async def probe(endpoint: Endpoint, *, budget: float, overrides: Overrides | Non
                    if attempts.get(v) and attempts[v].accepted]
             if not old:
                 return
+            # Asked: if the deadline cuts the question short, the answer is "unknown".
+            legacy = Attempt(version="TLSv1.2", accepted=None, reason=Reason.TIMEOUT,
+                             detail=f"no answer within the {budget:g} s deadline", via="hello")
             answer = await ask(raw.client_hello(raw.TLS12, raw.weak_suites(), name))
             legacy = _judge_hello("TLSv1.2", None, answer)
             if attempts["TLSv1.2"].accepted:
