@@ -1,4 +1,4 @@
-"""Link-layer and raw-socket attempts: ARP visibility, raw socket availability, spoofing.
+"""Link-layer and raw-socket attempts: ARP/NDP visibility, raw sockets, spoofing.
 
 Standard library only (AF_PACKET and IPPROTO_RAW sockets), so images without scapy
 can run them too. All need CAP_NET_RAW: without it the result is ``error`` with EPERM,
@@ -65,6 +65,53 @@ def arp(attempt: Result) -> Result:
     return {"status": "timeout", "iface": iface}
 
 
+def _route6_to(host: str) -> tuple[str, bytes]:
+    """(interface, our IPv6 address) used towards ``host``."""
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+        probe.connect((host, 9))
+        local = socket.inet_pton(socket.AF_INET6, probe.getsockname()[0])
+    for line in Path("/proc/net/if_inet6").read_text().splitlines():
+        fields = line.split()
+        if bytes.fromhex(fields[0]) == local:
+            return fields[5], local
+    raise OSError(errno.ENODEV, "no interface holds the IPv6 source address")
+
+
+def _icmp6_checksum(src: bytes, dst: bytes, message: bytes) -> int:
+    data = src + dst + struct.pack("!I3xB", len(message), 58) + message
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total >> 16) + (total & 0xFFFF)
+    return int(~total & 0xFFFF)
+
+
+def ndp(attempt: Result) -> Result:
+    """IPv6 neighbour solicitation for ``host`` on our link (RFC 4861 section 4.3); a
+    neighbour advertisement back means its MAC is visible to us, like ARP for IPv4."""
+    iface, local = _route6_to(attempt["host"])
+    mac = bytes.fromhex(Path(f"/sys/class/net/{iface}/address").read_text().strip()
+                        .replace(":", ""))
+    target = socket.inet_pton(socket.AF_INET6, attempt["host"])
+    group = bytes.fromhex("ff0200000000000000000001ff") + target[13:]
+    message = struct.pack("!BBHI", 135, 0, 0, 0) + target + b"\x01\x01" + mac
+    message = message[:2] + struct.pack("!H", _icmp6_checksum(local, group, message)) \
+        + message[4:]
+    ip6 = struct.pack("!IHBB", 6 << 28, len(message), 58, 255) + local + group
+    frame = b"\x33\x33" + group[12:] + mac + b"\x86\xdd" + ip6 + message
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86DD)) as sock:
+        sock.bind((iface, 0))
+        deadline = time.monotonic() + attempt["timeout"]
+        sock.send(frame)
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([sock], [], [], left)
+            if not ready:
+                break
+            data = sock.recv(256)
+            if len(data) >= 78 and data[20] == 58 and data[54] == 136 and data[62:78] == target:
+                return {"status": "mac", "mac": data[6:12].hex(":"), "iface": iface}
+    return {"status": "timeout", "iface": iface}
+
+
 def raw(attempt: Result) -> Result:
     """Whether a packet socket can be opened at all (CAP_NET_RAW)."""
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003)):
@@ -85,6 +132,6 @@ def spoof(attempt: Result) -> Result:
 def run(attempt: Result) -> Result:
     """Dispatch one link attempt; an OSError becomes ``error`` with its errno name."""
     try:
-        return {"arp": arp, "raw": raw, "spoof": spoof}[attempt["kind"]](attempt)
+        return {"arp": arp, "ndp": ndp, "raw": raw, "spoof": spoof}[attempt["kind"]](attempt)
     except OSError as exc:
         return {"status": "error", "errno": errno.errorcode.get(exc.errno or 0, str(exc.errno))}

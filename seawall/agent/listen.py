@@ -19,7 +19,7 @@ import socket
 import sys
 from typing import Any
 
-from seawall.agent import canary
+from seawall.agent import canary, dns
 
 
 def _bind(kind: int, port: int) -> socket.socket:
@@ -58,9 +58,10 @@ def main() -> int:
     if config.get("random_high"):
         tcp_ports.append(random.randint(40000, 59999))
     selector = selectors.DefaultSelector()
-    bound: dict[str, list[int]] = {"tcp": [], "udp": []}
+    bound: dict[str, list[int]] = {"tcp": [], "udp": [], "dns": []}
     for kind, ports, label in (
         (socket.SOCK_STREAM, tcp_ports, "tcp"), (socket.SOCK_DGRAM, config.get("udp", []), "udp"),
+        (socket.SOCK_DGRAM, config.get("dns", []), "dns"),
     ):
         for port in ports:
             listener = _bind(kind, port)
@@ -78,7 +79,15 @@ def main() -> int:
                 continue
             sock = item.fileobj
             assert isinstance(sock, socket.socket)
-            if label == "udp":
+            if label == "dns":
+                with contextlib.suppress(OSError, ValueError):
+                    data, peer = sock.recvfrom(2048)
+                    asked = dns.qname(data)
+                    if asked is not None:
+                        _emit({"event": "dns", "nonce": asked.split(".")[0], "peer": _peer(peer),
+                               "port": sock.getsockname()[1]})
+                        sock.sendto(dns.nxdomain(data), peer)
+            elif label == "udp":
                 with contextlib.suppress(OSError):
                     data, peer = sock.recvfrom(2048)
                     nonce = canary.parse_request(data)

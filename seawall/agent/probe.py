@@ -3,13 +3,14 @@
 The plan (one JSON document on stdin)::
 
     {"key": "<run key hex>", "max_in_flight": 1024, "rate": 0,
-     "attempts": [{"id": "...", "kind": "tcp|udp|icmp|arp|raw|spoof", "host": "...",
+     "attempts": [{"id": "...", "kind": "tcp|udp|icmp|tunnel|dns|arp|ndp|raw|spoof",
+                   "host": "...",
                    "port": 80, "timeout": 1.0, "nonce": "...", "source": "..."}],
      "sweep": {"host": "...", "first": 1, "last": 65535, "timeout": 1.0}}
 
 Each result carries the attempt ``id`` and raw facts: ``status`` (``connected``,
-``answered``, ``echo_reply``, ``mac``, ``available``, ``sent``, ``silent``, ``timeout``,
-``error``), an ``errno`` name, and for canary answers the name they claim and whether
+``answered``, ``echo_reply``, ``tunnel``, ``mac``, ``available``, ``sent``, ``silent``,
+``timeout``, ``error``), an ``errno`` name, and for canary answers the name they claim and whether
 the signature is valid (``answer_name``, ``answer_valid``).
 """
 
@@ -29,7 +30,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from seawall.agent import canary, scan
+from seawall.agent import canary, dns, scan
 
 Result = dict[str, Any]
 
@@ -56,10 +57,26 @@ def tcp(plan: list[dict[str, Any]], key: bytes, *, max_in_flight: int, rate: flo
     def done(att: scan.Attempt, result: Result) -> None:
         results[att.key] = _verify(key, att.nonce, result)
 
-    attempts = (scan.Attempt(key=a["id"], host=a["host"], port=a["port"], timeout=a["timeout"],
-                             nonce=a.get("nonce")) for a in plan)
+    names: dict[str, str | None] = {}
+    for a in plan:
+        if a["host"] not in names:
+            names[a["host"]] = _resolve(a["host"])
+        if names[a["host"]] is None:
+            results[a["id"]] = {"status": "error", "errno": "EAI_NONAME"}
+    attempts = (scan.Attempt(key=a["id"], host=str(names[a["host"]]), port=a["port"],
+                             timeout=a["timeout"], nonce=a.get("nonce"))
+                for a in plan if names[a["host"]] is not None)
     scan.scan(attempts, done, max_in_flight=max_in_flight, rate=rate)
     return results
+
+
+def _resolve(host: str) -> str | None:
+    """``host`` as an address (a configured name like metadata.google.internal is
+    resolved inside the sandbox, as a workload would); None when it does not resolve."""
+    try:
+        return str(socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)[0][4][0])
+    except (OSError, UnicodeError):
+        return None
 
 
 def udp(attempt: dict[str, Any], key: bytes) -> Result:
@@ -123,6 +140,55 @@ def icmp(attempt: dict[str, Any]) -> Result:
     return {"status": "timeout", "socket": kind}
 
 
+def tunnel(attempt: dict[str, Any]) -> Result:
+    """An ICMP echo tunnel through an *unprivileged* ICMP socket (no CAP_NET_RAW needed
+    where net.ipv4.ping_group_range allows our group): data out in an echo request,
+    back in the reply. ``tunnel`` only when the reply carries our payload intact."""
+    v6 = ":" in attempt["host"]
+    family, proto = ((socket.AF_INET6, socket.IPPROTO_ICMPV6) if v6
+                     else (socket.AF_INET, socket.IPPROTO_ICMP))
+    payload = (attempt["nonce"] * 32).encode()[:256]
+    try:
+        sock = socket.socket(family, socket.SOCK_DGRAM, proto)
+    except OSError as exc:  # EACCES: our group is outside net.ipv4.ping_group_range
+        return {"status": "no_socket", "errno": _errno(exc), "socket": "dgram"}
+    deadline = time.monotonic() + attempt["timeout"]
+    with sock:
+        try:
+            sock.sendto(struct.pack("!BBHHH", 128 if v6 else 8, 0, 0, 0, 1) + payload,
+                        (attempt["host"], 0))
+            while (left := deadline - time.monotonic()) > 0:
+                ready, _, _ = select.select([sock], [], [], left)
+                if not ready:
+                    break
+                data, peer = sock.recvfrom(2048)
+                if data[8:] == payload:
+                    return {"status": "tunnel", "from": str(peer[0]), "bytes": len(payload)}
+        except OSError as exc:
+            return {"status": "error", "errno": _errno(exc), "socket": "dgram"}
+    return {"status": "timeout", "socket": "dgram"}
+
+
+def dns_query(attempt: dict[str, Any]) -> Result:
+    """Ask the resolver ``host`` for ``<nonce>.<domain>`` over UDP (twice within the
+    timeout); any response means the name left the sandbox."""
+    family = socket.AF_INET6 if ":" in attempt["host"] else socket.AF_INET
+    ident, packet = dns.query(attempt["nonce"])
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.connect((attempt["host"], attempt.get("port", 53)))
+            for _ in range(2):
+                sock.send(packet)
+                ready, _, _ = select.select([sock], [], [], attempt["timeout"] / 2)
+                if ready:
+                    code = dns.response_code(sock.recv(1500), ident)
+                    if code is not None:
+                        return {"status": "answered", "rcode": code}
+            return {"status": "silent"}
+    except OSError as exc:
+        return {"status": "error", "errno": _errno(exc)}
+
+
 def _checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
@@ -163,6 +229,10 @@ def _other(attempt: dict[str, Any], key: bytes) -> Result:
         return udp(attempt, key)
     if kind == "icmp":
         return icmp(attempt)
+    if kind == "tunnel":
+        return tunnel(attempt)
+    if kind == "dns":
+        return dns_query(attempt)
     from seawall.agent import link
 
     return link.run(attempt)

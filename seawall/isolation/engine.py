@@ -34,6 +34,7 @@ _ERRNO = {
     "ECONNREFUSED": Reason.REFUSED, "EHOSTUNREACH": Reason.UNREACHABLE,
     "ENETUNREACH": Reason.UNREACHABLE, "ECONNRESET": Reason.RESET,
     "ETIMEDOUT": Reason.TIMEOUT, "EPERM": Reason.LOCAL_POLICY,
+    "EAI_NONAME": Reason.DNS_FAILURE,
 }
 
 
@@ -88,6 +89,8 @@ def start_listeners(fleet: Launched, run_key: bytes, stack: contextlib.ExitStack
         ports = sorted({d.port for d in plan.allowed + plan.forbidden
                         if d.canary == fleet.hub.id})
         wanted[fleet.hub.id] = (fleet.hub, ports, [], False)
+    resolver_ports = {sid: sorted({d.port for d in plan.resolvers if d.canary == sid})
+                      for sid in wanted}
     for sid, (sandbox, tcp, udp, high) in wanted.items():
         proc = subprocess.Popen(fleet.runtime.command(sandbox, [*AGENT, "listen"]),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -95,7 +98,8 @@ def start_listeners(fleet: Launched, run_key: bytes, stack: contextlib.ExitStack
         stack.callback(_stop, proc)
         assert proc.stdin is not None
         proc.stdin.write(json.dumps({"name": sid, "key": canary.sandbox_key(run_key, sid).hex(),
-                                     "tcp": tcp, "udp": udp, "random_high": high}) + "\n")
+                                     "tcp": tcp, "udp": udp, "dns": resolver_ports[sid],
+                                     "random_high": high}) + "\n")
         proc.stdin.flush()
         fleet.listeners[sid] = proc
     for sid, proc in fleet.listeners.items():
@@ -130,7 +134,7 @@ def _tcp(host: str, port: int, timeout: float, expect: str) -> dict[str, Any]:
 
 def _pair_attempts(plan: FleetPlan, cell: Cell, src: Sandbox, dst: Sandbox,
                    ready: Mapping[str, Any]) -> list[dict[str, Any]] | None:
-    v6 = cell.protocol.endswith("6")
+    v6 = cell.protocol.endswith("6") or cell.protocol == "ndp"
     host = dst.ipv6 if v6 else dst.ipv4
     if host is None:
         return None
@@ -146,10 +150,16 @@ def _pair_attempts(plan: FleetPlan, cell: Cell, src: Sandbox, dst: Sandbox,
         return [{"kind": "icmp", "host": host, "timeout": timeout, "nonce": canary.new_nonce()}]
     if proto == "l2":
         return [{"kind": "arp", "host": host, "timeout": timeout}]
+    if proto == "ndp":
+        return [{"kind": "ndp", "host": host, "timeout": timeout}]
     if proto == "spoof" and plan.canary_udp:
         return [{"kind": "spoof", "host": host, "port": plan.canary_udp[0],
                  "source": plan.spoof_source, "nonce": canary.new_nonce(), "timeout": timeout}]
     return None
+
+
+def _timeout(plan: FleetPlan, host: str) -> float:
+    return plan.timeout_v6 if ":" in host else plan.timeout
 
 
 def plan_source(fleet: Launched, src: Sandbox, cells: Sequence[Cell]
@@ -166,14 +176,21 @@ def plan_source(fleet: Launched, src: Sandbox, cells: Sequence[Cell]
             specs = _pair_attempts(plan, cell, src, dst, fleet.ready.get(dst.id, {}))
         elif cell.protocol == "raw":
             specs = [{"kind": "raw", "timeout": plan.timeout}]
+        elif cell.protocol == "dns":
+            specs = [{"kind": "dns", "host": d.host, "port": d.port, "nonce": canary.new_nonce(),
+                      "expect": d.canary, "timeout": _timeout(plan, d.host)}
+                     for d in plan.resolvers]
+        elif cell.protocol == "icmp_tunnel":
+            specs = [{"kind": "tunnel", "host": h, "nonce": canary.new_nonce(),
+                      "timeout": _timeout(plan, h)} for h in plan.tunnel_hosts]
         else:
             specs = [_tcp(d.host, d.port, plan.timeout_v6 if ":" in d.host else plan.timeout,
                           d.canary) for d in groups.get(cell.destination, ())]
         if not specs:
             missing[cell] = f"no address or port to try for {cell.destination}"
             continue
-        out.extend(_Attempt(cell=cell, control="", spec=s, expect=s.pop("expect", "")
-                            if s["kind"] == "tcp" else cell.destination) for s in specs)
+        out.extend(_Attempt(cell=cell, control="", spec=s, expect=s.pop("expect")
+                            if "expect" in s else cell.destination) for s in specs)
     controls: list[tuple[str, Destination]] = []
     if src.ipv4 and plan.canary_tcp:
         controls.append(("self", Destination(label="self", host=src.ipv4,
@@ -205,13 +222,22 @@ def judge(attempt: _Attempt, raw: Mapping[str, Any], logs: Mapping[str, set[str]
             return IsolationReason.REACHED_OTHER
         if status == "sent":
             return Reason.TIMEOUT
+    if kind == "dns":
+        if nonce and nonce in logs.get(attempt.expect, set()):
+            return IsolationReason.REACHED_CANARY
+        if status == "answered":
+            return IsolationReason.DNS_ANSWERED
+    if kind == "tunnel" and status == "tunnel":
+        return IsolationReason.ICMP_TUNNEL_OPEN
+    if kind == "tunnel" and status == "no_socket" and raw.get("errno") in ("EACCES", "EPERM"):
+        return IsolationReason.NO_ICMP_SOCKET
     if kind == "icmp" and status == "echo_reply":
         return IsolationReason.REACHED_OTHER
-    if kind == "arp" and status == "mac":
+    if kind in ("arp", "ndp") and status == "mac":
         return IsolationReason.L2_VISIBLE
     if kind == "raw" and status == "available":
         return IsolationReason.RAW_SOCKET_AVAILABLE
-    if kind in ("arp", "raw", "spoof") and raw.get("errno") == "EPERM":
+    if kind in ("arp", "ndp", "raw", "spoof") and raw.get("errno") == "EPERM":
         return IsolationReason.NO_RAW_SOCKET
     return classify(raw, v6=v6)
 

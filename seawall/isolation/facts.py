@@ -1,8 +1,9 @@
 """What the isolation engine saw: frozen facts per cell, including why it could not look.
 
 Each attempt ends as one result, a reason value: a leak (``reached_canary``,
-``reached_other``, ``l2_visible``, ``spoof_delivered``, ``raw_socket_available``), a
-blocked outcome (``refused``, ``unreachable``, ``timeout``, ``no_raw_socket``), or a
+``reached_other``, ``l2_visible``, ``spoof_delivered``, ``raw_socket_available``,
+``icmp_tunnel_open``, ``dns_answered``), a blocked outcome (``refused``,
+``unreachable``, ``timeout``, ``no_raw_socket``, ``no_icmp_socket``), or a
 could-not-look reason (``local_policy``, ``not_permitted``, ``no_address``,
 ``probe_crashed``, ``unknown_error``). Judging is :mod:`seawall.isolation.rules`.
 """
@@ -25,6 +26,9 @@ class IsolationReason(enum.StrEnum):
     L2_VISIBLE = "l2_visible"  # another sandbox answered ARP: same L2 segment
     SPOOF_DELIVERED = "spoof_delivered"  # a forged-source datagram reached the canary
     RAW_SOCKET_AVAILABLE = "raw_socket_available"  # the sandbox has CAP_NET_RAW
+    ICMP_TUNNEL_OPEN = "icmp_tunnel_open"  # an echo reply carried our payload back
+    DNS_ANSWERED = "dns_answered"  # a resolver answered (the name left the sandbox)
+    NO_ICMP_SOCKET = "no_icmp_socket"  # the unprivileged ICMP socket was refused
     NO_RAW_SOCKET = "no_raw_socket"  # a raw socket was refused: L2/spoofing impossible
     NO_ADDRESS = "no_address"  # the destination has no address of this family
 
@@ -45,7 +49,8 @@ class AttemptFacts:
         return {"kind": self.kind, "host": self.host, "port": self.port,
                 "result": self.result, **{k: v for k, v in self.detail.items()
                                           if k in ("errno", "answer_name", "banner", "mac",
-                                                   "from", "peer", "local", "elapsed")}}
+                                                   "from", "peer", "local", "elapsed", "rcode",
+                                                   "bytes")}}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,9 +16,10 @@ from seawall.targets import Cell, SandboxSpec
 CHECKS = {
     "tcp": "isolation.tcp", "tcp6": "isolation.tcp", "udp": "isolation.udp",
     "udp6": "isolation.udp", "icmp": "isolation.icmp", "icmp6": "isolation.icmp",
-    "l2": "isolation.l2", "spoof": "isolation.spoof", "raw": "isolation.raw_socket",
+    "l2": "isolation.l2", "ndp": "isolation.l2", "spoof": "isolation.spoof",
+    "raw": "isolation.raw_socket", "dns": "isolation.dns", "icmp_tunnel": "isolation.icmp_tunnel",
 }
-PAIR_PROTOCOLS = ("tcp", "udp", "icmp", "tcp6", "udp6", "icmp6", "l2", "spoof")
+PAIR_PROTOCOLS = ("tcp", "udp", "icmp", "tcp6", "udp6", "icmp6", "l2", "ndp", "spoof")
 METADATA_ADDRESSES = ("169.254.169.254", "fd00:ec2::254")
 
 
@@ -37,7 +38,10 @@ class Destination:
 
 @dataclass(frozen=True, kw_only=True)
 class FleetPlan:
-    """One fleet of sandboxes and everything tried from each of them."""
+    """One fleet of sandboxes and everything tried from each of them.
+
+    ``resolvers``: DNS resolvers a sandbox must not be able to query (exfiltration);
+    ``tunnel_hosts``: addresses an ICMP echo tunnel must not reach (no network at all)."""
 
     name: str
     runtime: str = "netns"
@@ -49,6 +53,8 @@ class FleetPlan:
     l2: bool = True
     forbidden: tuple[Destination, ...] = ()
     allowed: tuple[Destination, ...] = ()
+    resolvers: tuple[Destination, ...] = ()
+    tunnel_hosts: tuple[str, ...] = ()
     spoof_source: str = "198.18.255.250"
     timeout: float = 1.0
     timeout_v6: float = 1.5
@@ -69,9 +75,12 @@ def forbidden_groups(fleet: FleetPlan) -> dict[str, tuple[Destination, ...]]:
 
 def cells_for(fleet: FleetPlan) -> tuple[Cell, ...]:
     """Every cell of ``fleet``: each sandbox to each other sandbox for each protocol,
-    each sandbox to each forbidden destination (tcp), and each sandbox's raw sockets."""
+    each sandbox to each forbidden destination (tcp), to the resolvers (``dns``) and
+    tunnel hosts (``icmp_tunnel``) when configured, and each sandbox's raw sockets."""
+    v6_only = ("tcp6", "udp6", "icmp6", "ndp")
     protocols = [p for p in PAIR_PROTOCOLS
-                 if (fleet.ipv6 or not p.endswith("6")) and (fleet.l2 or p not in ("l2", "spoof"))]
+                 if (fleet.ipv6 or p not in v6_only)
+                 and (fleet.l2 or p not in ("l2", "ndp", "spoof"))]
     cells: list[Cell] = []
     for source in fleet.sandboxes:
         for dest in fleet.sandboxes:
@@ -80,6 +89,10 @@ def cells_for(fleet: FleetPlan) -> tuple[Cell, ...]:
                              for p in protocols)
         for label in forbidden_groups(fleet):
             cells.append(Cell(source=source.id, destination=label, protocol="tcp"))
+        if fleet.resolvers:
+            cells.append(Cell(source=source.id, destination="dns", protocol="dns"))
+        if fleet.tunnel_hosts:
+            cells.append(Cell(source=source.id, destination="tunnel", protocol="icmp_tunnel"))
         if fleet.l2:
             cells.append(Cell(source=source.id, destination="any", protocol="raw"))
     return tuple(cells)
@@ -91,6 +104,8 @@ def check_of(cell: Cell) -> str:
     labels: they contain no dot, sandbox ids do), else by protocol (``isolation.tcp``)."""
     if cell.destination == "metadata":
         return "isolation.metadata"
+    if cell.protocol in ("dns", "icmp_tunnel"):
+        return CHECKS[cell.protocol]
     if cell.protocol == "tcp" and "." not in cell.destination:
         return "isolation.host"
     return CHECKS.get(cell.protocol, "isolation.other")

@@ -28,9 +28,10 @@ from seawall.reasons import Reason
 LEAKS = frozenset({
     IsolationReason.REACHED_CANARY, IsolationReason.REACHED_OTHER, IsolationReason.L2_VISIBLE,
     IsolationReason.SPOOF_DELIVERED, IsolationReason.RAW_SOCKET_AVAILABLE,
+    IsolationReason.ICMP_TUNNEL_OPEN, IsolationReason.DNS_ANSWERED,
 })
 BLOCKED = frozenset({Reason.REFUSED, Reason.UNREACHABLE, Reason.TIMEOUT,
-                     IsolationReason.NO_RAW_SOCKET})
+                     IsolationReason.NO_RAW_SOCKET, IsolationReason.NO_ICMP_SOCKET})
 
 
 def _where(attempt: AttemptFacts) -> str:
@@ -71,6 +72,9 @@ def verdict(facts: CellFacts, policy: IsolationPolicy, now: float) -> Finding:
             IsolationReason.L2_VISIBLE: "sees the destination's MAC on its link for",
             IsolationReason.SPOOF_DELIVERED: "delivered a forged-source datagram to",
             IsolationReason.RAW_SOCKET_AVAILABLE: "can open raw sockets (CAP_NET_RAW),",
+            IsolationReason.ICMP_TUNNEL_OPEN: "tunnels data through ICMP echo (unprivileged "
+                                              "socket) to",
+            IsolationReason.DNS_ANSWERED: "got a DNS answer (exfiltration path) from",
         }[IsolationReason(first.result)]
         more = f" (+{len(leaks) - 1} more)" if len(leaks) > 1 else ""
         summary = (f"LEAK {cell.source} {what} {cell.destination} {_where(first)} "

@@ -16,19 +16,28 @@ Fleets (isolation by nftables in the hub, ``drop`` or ``reject``):
   that protocol forwarded; ``ipv6_only``: the rules cover IPv4 only;
 - ``metadata``: isolated but the metadata service is reachable;
 - ``broken_control``: isolated, and the allowed destination is closed too: the
-  positive control fails, so its cells are inconclusive.
+  positive control fails, so its cells are inconclusive;
+- ``egress``: isolated between sandboxes, but the hub's DNS responder (exfiltration),
+  an ICMP echo tunnel to an "outside" address and the platform endpoint 168.63.129.16
+  are open.
+
+Every fleet also carries platform endpoints beyond private ranges: 168.63.129.16 (on
+the hub's loopback) and ``metadata.google.internal``, resolved through a per-namespace
+``/etc/netns/<ns>/hosts`` to the lab's metadata address; an "outside" address
+(``.254``) for the ICMP tunnel; and a DNS responder in the hub's canary on port 53.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
 
 from seawall.isolation.plan import Destination, FleetPlan
 from seawall.runtime.base import Sandbox, run
-from seawall.runtime.netns import NetnsRuntime
+from seawall.runtime.netns import ETC_NETNS, NetnsRuntime
 from seawall.targets import SandboxSpec
 
 CANARY_TCP = (22, 80, 443, 47123)
@@ -37,6 +46,8 @@ ALLOWED_PORT = 8080
 CONTROL_PLANE_PORT = 10250
 OPEN_PORT = 47123
 SPOOF_SOURCE = "198.18.255.250"
+PLATFORM = ("168.63.129.16", "metadata.google.internal")
+HOSTS = "127.0.0.1 localhost\n::1 localhost\n169.254.169.254 metadata.google.internal\n"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +71,7 @@ FLEETS: tuple[FleetDesign, ...] = (
     FleetDesign(name="ipv6_only", index=6, leak="ipv6"),
     FleetDesign(name="metadata", index=7, leak="metadata"),
     FleetDesign(name="broken_control", index=8, leak="control"),
+    FleetDesign(name="egress", index=9, leak="egress"),
 )
 
 
@@ -90,7 +102,10 @@ def fleet_plan(design: FleetDesign) -> FleetPlan:
             Destination(label="host", host=v6(design, 1), port=CONTROL_PLANE_PORT, canary=hub),
             Destination(label="metadata", host="169.254.169.254", port=80),
             Destination(label="metadata", host="fd00:ec2::254", port=80),
+            *(Destination(label="platform", host=h, port=80) for h in PLATFORM),
         ),
+        resolvers=(Destination(label="dns", host=v4(design, 1), port=53, canary=hub),),
+        tunnel_hosts=(v4(design, 254),),
         allowed=(Destination(label="host-allowed", host=v4(design, 1), port=ALLOWED_PORT,
                              canary=hub),),
         spoof_source=SPOOF_SOURCE,
@@ -126,6 +141,10 @@ def _nft_rules(design: FleetDesign, mode: str) -> str:
         '        iifname "s*" ip6 daddr fd00:ec2::254 drop')
     control = (f'iifname "s*" tcp dport {ALLOWED_PORT} drop' if design.leak == "control"
                else f'iifname "s*" tcp dport {ALLOWED_PORT} accept')
+    egress = "" if design.leak == "egress" else (
+        f'iifname "s*" ip daddr {PLATFORM[0]} drop\n'
+        '        iifname "s*" udp dport 53 drop\n'
+        f'        iifname "s*" ip daddr {v4(design, 254)} icmp type echo-request drop')
     return f"""
 table {family} seawall_fwd {{
     chain forward {{
@@ -139,6 +158,7 @@ table inet seawall_host {{
         type filter hook input priority 0; policy accept;
         {control}
         {metadata}
+        {egress}
         {host_block}
     }}
 }}
@@ -172,6 +192,7 @@ def build(design: FleetDesign, runtime: NetnsRuntime, stack: contextlib.ExitStac
     _sysctls(hub.handle, hub=True, ping=False)
     # The metadata and host addresses live on the hub's loopback (no dummy module here).
     hub_cmds = ["addr add 169.254.169.254/32 dev lo", "addr add fd00:ec2::254/128 dev lo",
+                f"addr add {PLATFORM[0]}/32 dev lo", f"addr add {v4(design, 254)}/32 dev lo",
                 f"addr add {v4(design, 1)}/32 dev lo", f"addr add {v6(design, 1)}/128 dev lo"]
     if design.bridge:
         hub_cmds += ["link add br0 type bridge", "link set br0 up",
@@ -182,6 +203,10 @@ def build(design: FleetDesign, runtime: NetnsRuntime, stack: contextlib.ExitStac
     for i, spec in enumerate(plan.sandboxes):
         sandbox = runtime.create(spec)
         stack.callback(runtime.destroy, sandbox)
+        etc = ETC_NETNS / sandbox.handle
+        etc.mkdir(parents=True, exist_ok=True)
+        stack.callback(shutil.rmtree, etc, True)
+        (etc / "hosts").write_text(HOSTS)
         _sysctls(sandbox.handle, hub=False, ping=design.drop_raw)
         host = 10 + i
         run(["ip", "-n", hub.handle, "link", "add", f"s{i}", "type", "veth", "peer", "name",

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import signal
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from seawall.targets import SandboxSpec
 
 PREFIX_RE = re.compile(r"^sw[0-9a-f]{6}-")
 LOCK_DIR = Path("/run/seawall")
+ETC_NETNS = Path("/etc/netns")  # `ip netns exec` bind-mounts /etc/netns/<ns>/* over /etc
 
 
 class RunLock:
@@ -72,6 +74,8 @@ def delete_namespace(name: str) -> None:
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid), signal.SIGKILL)
     run(["ip", "netns", "delete", name], target=name, check=False)
+    if PREFIX_RE.match(name):  # per-namespace /etc files (hosts, resolv.conf) we wrote
+        shutil.rmtree(ETC_NETNS / name, ignore_errors=True)
 
 
 def sweep_stale() -> list[str]:

@@ -19,13 +19,17 @@ pytestmark = pytest.mark.privileged
 #: fleet -> protocols (or destinations) whose cells must FAIL; every other cell passes.
 LEAKS = {
     "isolated": set(),
-    "flat": {"tcp", "udp", "icmp", "tcp6", "udp6", "icmp6", "l2", "spoof", "raw", "host",
-             "metadata"},
+    # flat: no rules at all, but no unprivileged ICMP socket (ping_group_range "1 0"):
+    # its icmp_tunnel cell is the isolated case of that probe.
+    "flat": {"tcp", "udp", "icmp", "tcp6", "udp6", "icmp6", "l2", "ndp", "spoof", "raw",
+             "host", "metadata", "platform", "dns"},
     "open_port": {"tcp", "tcp6"},
     "udp_only": {"udp", "udp6"},
     "icmp_only": {"icmp", "icmp6"},
     "ipv6_only": {"tcp6", "udp6", "icmp6"},
-    "metadata": {"metadata"},
+    # metadata.google.internal resolves to the (reachable) metadata address
+    "metadata": {"metadata", "platform"},
+    "egress": {"dns", "icmp_tunnel", "platform"},
 }
 
 
@@ -40,13 +44,13 @@ def findings() -> dict[str, Finding]:
 
 def _key(cell_id: str) -> str:
     dest, proto = cell_id.split("->")[1].split("/")
-    return dest if dest in ("host", "metadata") else proto
+    return dest if dest in ("host", "metadata", "platform") else proto
 
 
 @pytest.mark.parametrize("fleet", sorted(LEAKS))
 def test_leaks_are_caught_in_the_right_cells(fleet: str, findings: dict[str, Finding]) -> None:
     mine = {cid: f for cid, f in findings.items() if cid.startswith(f"{fleet}.")}
-    assert len(mine) == 22
+    assert len(mine) == 30
     failing = {_key(cid) for cid, f in mine.items() if f.outcome is Outcome.FAIL}
     assert failing == LEAKS[fleet]
     for cid, f in mine.items():
@@ -66,6 +70,31 @@ def test_leak_evidence_names_the_canary(findings: dict[str, Finding]) -> None:
     assert findings["metadata.a->metadata/tcp"].reason == "reached_other"
     udp = findings["udp_only.b->udp_only.a/udp"]
     assert udp.reason == "reached_canary" and "198.18.4.10" in udp.summary
+
+
+def test_egress_paths_name_what_leaked(findings: dict[str, Finding]) -> None:
+    dns = findings["egress.a->dns/dns"]
+    assert dns.reason == "reached_canary" and dns.check == "isolation.dns"
+    assert dns.evidence["leaks"][0]["port"] == 53
+    tunnel = findings["egress.b->tunnel/icmp_tunnel"]
+    assert tunnel.reason == "icmp_tunnel_open" and tunnel.check == "isolation.icmp_tunnel"
+    assert tunnel.evidence["leaks"][0]["from"] == "198.18.9.254"
+    platform = findings["egress.a->platform/tcp"]
+    assert [leak["host"] for leak in platform.evidence["leaks"]] == ["168.63.129.16"]
+    by_name = findings["metadata.a->platform/tcp"]  # metadata.google.internal, resolved inside
+    assert [leak["host"] for leak in by_name.evidence["leaks"]] == ["metadata.google.internal"]
+    ndp = findings["flat.b->flat.a/ndp"]
+    assert ndp.reason == "l2_visible" and ndp.check == "isolation.l2"
+
+
+def test_isolated_egress_paths_pass_for_the_right_reason(findings: dict[str, Finding]) -> None:
+    for cell in ("dns/dns", "tunnel/icmp_tunnel", "platform/tcp"):
+        finding = findings[f"isolated.a->{cell}"]
+        assert finding.outcome is Outcome.PASS and finding.evidence["results"] == {
+            "timeout": len(finding.evidence["attempts"])}, finding.summary
+    assert findings["isolated.a->isolated.b/ndp"].evidence["results"] == {"no_raw_socket": 1}
+    # flat has no rules, but no unprivileged ICMP socket (ping_group_range "1 0")
+    assert findings["flat.a->tunnel/icmp_tunnel"].evidence["results"] == {"no_icmp_socket": 1}
 
 
 def test_broken_control_is_inconclusive(findings: dict[str, Finding]) -> None:

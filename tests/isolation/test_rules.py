@@ -69,3 +69,13 @@ def test_raw_sockets_follow_policy() -> None:
     assert rules.verdict(facts, IsolationPolicy(), 0).outcome is Outcome.FAIL
     allowed = rules.verdict(facts, IsolationPolicy(allow_raw_sockets=True), 0)
     assert allowed.outcome is Outcome.ERROR  # nothing blocked, nothing leaked: not a pass
+
+
+@pytest.mark.parametrize("leak", ["dns_answered", "icmp_tunnel_open"])
+def test_egress_leaks_fail(leak: str) -> None:
+    finding = judge("timeout", leak)
+    assert finding.outcome is Outcome.FAIL and finding.reason == leak
+
+
+def test_no_unprivileged_icmp_socket_is_blocked() -> None:
+    assert judge("no_icmp_socket").outcome is Outcome.PASS
