@@ -121,6 +121,15 @@ def _problems(m: MechanismFact) -> str:
     return str(m.detail.get("uuid") or "look-alike, not encryption")
 
 
+def _is(m: MechanismFact, want: Mechanism) -> bool:
+    """Whether ``m`` is the wanted mechanism; a dm-crypt uuid ``CRYPT-LUKS2-...`` names
+    LUKS even when its header could not be read (no privilege)."""
+    if m.kind is want:
+        return True
+    return (want is Mechanism.LUKS and m.kind is Mechanism.DM_CRYPT
+            and str(m.detail.get("type", "")).startswith("LUKS"))
+
+
 def mechanism(facts: DataPathFacts, policy: DataPathPolicy, now: float) -> Finding:
     """``at_rest.mechanism``: the promised mechanism is in the stack and encrypts."""
     check = CHECK_MECHANISM
@@ -135,7 +144,7 @@ def mechanism(facts: DataPathFacts, policy: DataPathPolicy, now: float) -> Findi
         return _finding(check, facts, Outcome.WARN, AtRestReason.BELOW_OS_UNVERIFIED,
                         "encryption below the OS is not visible from here; stack shows "
                         f"{_stack_line(facts)}", now)
-    good = [m for m in _encrypting(facts) if want is None or m.kind is want]
+    good = [m for m in _encrypting(facts) if want is None or _is(m, want)]
     if good:
         m = good[0]
         hint = " (a hint until the canary confirms it)" if m.hint else ""

@@ -141,3 +141,14 @@ def test_a_timeout_is_an_error_never_a_pass(tmp_path: Path) -> None:
     finding = rules.encrypted(facts_, policy, 1.0)
     assert (finding.outcome, finding.reason) == (Outcome.ERROR, Reason.TIMEOUT)
     assert list(tmp_path.iterdir()) == []  # no canary left behind
+
+
+def test_luks_is_named_by_the_dm_uuid_when_the_header_is_unreadable() -> None:
+    dm_luks = MechanismFact(kind=Mechanism.DM_CRYPT, layer="dm-0", encrypts=True,
+                            detail={"type": "LUKS2", "uuid": "CRYPT-LUKS2-ab-data"})
+    dm_plain = MechanismFact(kind=Mechanism.DM_CRYPT, layer="dm-0", encrypts=True,
+                             detail={"type": "PLAIN", "uuid": "CRYPT-PLAIN-data"})
+    luks = DataPathPolicy(mechanism=Mechanism.LUKS)
+    assert rules.mechanism(facts(None, mechanisms=(dm_luks,)), luks, 1.0).outcome is Outcome.PASS
+    assert rules.mechanism(facts(None, mechanisms=(dm_plain,)), luks, 1.0).reason == (
+        AtRestReason.MECHANISM_MISMATCH)
