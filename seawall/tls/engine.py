@@ -179,7 +179,11 @@ def _chain(stream: Any) -> tuple[bytes, ...]:
 async def _handshake(address: tuple[str, int], ctx: ssl.SSLContext, server_name: str,
                      want_chain: bool) -> _Handshake:
     tcp = await raw.connect(address)
-    stream = trio.SSLStream(tcp, ctx, server_hostname=server_name)
+    try:
+        stream = trio.SSLStream(tcp, ctx, server_hostname=server_name)
+    except BaseException:
+        await trio.aclose_forcefully(tcp)
+        raise
     try:
         await stream.do_handshake()
         cipher = stream.cipher()
@@ -364,6 +368,11 @@ async def probe_all(targets: Sequence[Endpoint], *, budget: float, concurrency: 
                     endpoint, budget=budget, overrides=overrides, pool_file=pool_file,
                     system_trust=system_trust, clock=clock, stats=stats,
                     raw_hellos=raw_hellos)
+            except Exception as exc:  # a bug of ours must not end the other targets
+                results[endpoint.id] = TlsFacts(
+                    target=endpoint.id, server_name=endpoint.server_name, address="",
+                    observed_at=clock(), error=Reason.PROBE_CRASHED,
+                    error_detail=f"{type(exc).__name__}: {exc}")
             finally:
                 stats.in_flight -= 1
 

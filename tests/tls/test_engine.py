@@ -185,3 +185,14 @@ def test_mtls_client_certificate_is_presented(mtls_server: tuple[int, LabPki],
     assert facts.version == "TLSv1.2"
     assert facts.chain is not None and facts.chain.status == "trusted"
     assert facts.chain.hostname_matches
+
+
+def test_a_crash_on_one_target_is_an_error_there_only(lab: Lab) -> None:
+    good = lab_endpoint(lab, "good13")
+    # The stdlib refuses this SNI (idna: empty label): not a reason classify() knows.
+    broken = Endpoint(host=good.host, port=443, sni=".lab.seawall.test")
+    facts = engine.gather([broken, good], timeout=2.0, concurrency=4,
+                          overrides=lab.overrides, system_trust=False)
+    assert facts[broken.id].error == "probe_crashed"
+    assert facts[broken.id].error_detail.startswith("UnicodeError: encoding with 'idna'")
+    assert facts[good.id].error is None
