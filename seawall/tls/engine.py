@@ -205,8 +205,83 @@ async def _resolve(endpoint: Endpoint, overrides: Overrides) -> tuple[str, int]:
     return address, endpoint.port
 
 
-def _server_name(endpoint: Endpoint) -> str:
-    return endpoint.server_name
+_FAILURES = (OSError, trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError,
+             LocalSetupError)
+
+
+class _TargetProbe:
+    """The attempts on one endpoint and what they found so far (one per target)."""
+
+    def __init__(self, endpoint: Endpoint, address: tuple[str, int], budget: float) -> None:
+        self.endpoint = endpoint
+        self.name = endpoint.server_name
+        self.address = address
+        self.budget = budget
+        self.attempts: dict[str, Attempt] = {}
+        self.handshakes = self.hellos = 0
+        self.legacy: Attempt | None = None
+        self.stapled: bool | None = None
+
+    def context(self, version: str | None) -> ssl.SSLContext:
+        return client_context(version, self.endpoint.client_cert, self.endpoint.client_key)
+
+    async def best(self) -> _Handshake:
+        """The main handshake: everything offered, the chain kept."""
+        self.handshakes += 1
+        main = await _handshake(self.address, self.context(None), self.name, want_chain=True)
+        self.attempts[main.version] = Attempt(version=main.version, accepted=True,
+                                              cipher=main.cipher)
+        if main.version in TLS_VERSIONS:
+            for version in list(TLS_VERSIONS)[list(TLS_VERSIONS).index(main.version) + 1:]:
+                self.attempts[version] = Attempt(
+                    version=version, accepted=False, via="negotiation",
+                    detail=f"offered up to TLSv1.3, server chose {main.version}")
+        return main
+
+    async def pinned(self, version: str) -> None:
+        """One stdlib handshake offering ``version`` only."""
+        self.handshakes += 1
+        try:
+            shake = await _handshake(self.address, self.context(version), self.name,
+                                     want_chain=False)
+        except _FAILURES as exc:
+            reason, detail = classify(exc)
+            self.attempts[version] = Attempt(
+                version=version, accepted=False if reason in _REFUSALS else None,
+                reason=reason, detail=detail)
+            return
+        self.attempts[version] = Attempt(version=version, accepted=shake.version == version,
+                                         cipher=shake.cipher)
+
+    async def ask(self, hello: bytes) -> raw.HelloAnswer | Attempt:
+        """A raw hello's answer, or an Attempt saying why there is none."""
+        self.hellos += 1
+        try:
+            return await raw.ask(self.address, hello)
+        except _FAILURES as exc:
+            reason, detail = classify(exc)
+            return Attempt(version="", accepted=False if reason in _REFUSALS else None,
+                           reason=reason, detail=detail, via="hello")
+
+    async def sslv3(self) -> None:
+        answer = await self.ask(raw.client_hello(raw.SSL3, raw.SSL3_SUITES, self.name))
+        self.attempts["SSLv3"] = raw.judge("SSLv3", raw.SSL3, answer)
+
+    async def legacy_and_ocsp(self) -> None:
+        """Legacy suites, then OCSP stapling: only for a server accepting TLS <= 1.2."""
+        if not any(self.attempts[v].accepted for v in ("TLSv1.0", "TLSv1.1", "TLSv1.2")):
+            return
+        # Asked: if the deadline cuts the question short, the answer is "unknown".
+        self.legacy = Attempt(version="TLSv1.2", accepted=None, reason=Reason.TIMEOUT,
+                              detail=f"no answer within the {self.budget:g} s deadline",
+                              via="hello")
+        answer = await self.ask(raw.client_hello(raw.TLS12, raw.weak_suites(), self.name))
+        self.legacy = raw.judge("TLSv1.2", None, answer)
+        if self.attempts["TLSv1.2"].accepted:
+            ocsp = await self.ask(raw.client_hello(raw.TLS12, raw.GOOD_SUITES, self.name,
+                                                   status_request=True))
+            if isinstance(ocsp, raw.HelloAnswer) and ocsp.version == raw.TLS12:
+                self.stapled = ocsp.stapled
 
 
 async def probe(endpoint: Endpoint, *, budget: float, overrides: Overrides | None = None,
@@ -214,137 +289,55 @@ async def probe(endpoint: Endpoint, *, budget: float, overrides: Overrides | Non
                 clock: Callable[[], float] = time.time,
                 stats: EngineStats | None = None, raw_hellos: bool = True) -> TlsFacts:
     """Facts of one endpoint, all attempts within ``budget`` seconds (the per-target
-    deadline: a trio cancel scope, so a hanging server costs exactly that). Never raises for
-    a target that could not be probed: the facts carry the reason."""
-    stats = stats or EngineStats()
-    name = _server_name(endpoint)
+    deadline: a trio cancel scope, so a hanging server costs exactly that). Never raises
+    for a target that could not be probed: the facts carry the reason."""
+    stats = stats if stats is not None else EngineStats()
     observed = clock()
-    address: tuple[str, int] | None = None
-    attempts: dict[str, Attempt] = {}
-    count = hellos = 0
-    legacy: Attempt | None = None
-    stapled: bool | None = None
+    state: _TargetProbe | None = None
+    main: _Handshake | None = None
 
     def failed(reason: str, detail: str) -> TlsFacts:
-        where = host_port(*address) if address else ""
-        return TlsFacts(target=endpoint.id, server_name=name, address=where,
+        return TlsFacts(target=endpoint.id, server_name=endpoint.server_name,
+                        address=host_port(*state.address) if state else "",
                         observed_at=observed, error=reason, error_detail=detail,
-                        handshakes=count)
+                        handshakes=state.handshakes if state else 0)
 
     with trio.move_on_after(budget) as scope:
         try:
-            address = await _resolve(endpoint, overrides or {})
-            best_ctx = client_context(None, endpoint.client_cert, endpoint.client_key)
-            count += 1
-            main = await _handshake(address, best_ctx, name, want_chain=True)
-        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError,
-                ssl.SSLError, LocalSetupError) as exc:
+            state = _TargetProbe(endpoint, await _resolve(endpoint, overrides or {}), budget)
+            main = await state.best()
+        except _FAILURES as exc:
             return failed(*classify(exc))
-        attempts[main.version] = Attempt(version=main.version, accepted=True, cipher=main.cipher)
-        newer = [v for v in TLS_VERSIONS if list(TLS_VERSIONS).index(v)
-                 > list(TLS_VERSIONS).index(main.version)] if main.version in TLS_VERSIONS else []
-        for version in newer:
-            attempts[version] = Attempt(
-                version=version, accepted=False, via="negotiation",
-                detail=f"offered up to TLSv1.3, server chose {main.version}")
-        older = [v for v in TLS_VERSIONS if v not in attempts]
-
-        async def one(version: str) -> None:
-            nonlocal count
-            count += 1
-            try:
-                ctx = client_context(version, endpoint.client_cert, endpoint.client_key)
-                shake = await _handshake(address, ctx, name, want_chain=False)
-            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError,
-                    ssl.SSLError, LocalSetupError) as exc:
-                reason, detail = classify(exc)
-                refused = reason in _REFUSALS
-                attempts[version] = Attempt(version=version, accepted=False if refused else None,
-                                            reason=reason, detail=detail)
-                return
-            attempts[version] = Attempt(version=version, accepted=shake.version == version,
-                                        cipher=shake.cipher)
-
-        async def ask(hello: bytes) -> raw.HelloAnswer | Attempt:
-            """A raw hello's answer, or an Attempt saying why there is none."""
-            nonlocal hellos
-            hellos += 1
-            try:
-                return await raw.ask(address, hello)
-            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                reason, detail = classify(exc)
-                return Attempt(version="", accepted=False if reason in _REFUSALS else None,
-                               reason=reason, detail=detail, via="hello")
-
-        async def sslv3() -> None:
-            answer = await ask(raw.client_hello(raw.SSL3, raw.SSL3_SUITES, name))
-            attempts["SSLv3"] = _judge_hello("SSLv3", raw.SSL3, answer)
-
-        async def legacy_and_ocsp() -> None:
-            nonlocal legacy, stapled
-            old = [v for v in ("TLSv1.0", "TLSv1.1", "TLSv1.2")
-                   if attempts.get(v) and attempts[v].accepted]
-            if not old:
-                return
-            # Asked: if the deadline cuts the question short, the answer is "unknown".
-            legacy = Attempt(version="TLSv1.2", accepted=None, reason=Reason.TIMEOUT,
-                             detail=f"no answer within the {budget:g} s deadline", via="hello")
-            answer = await ask(raw.client_hello(raw.TLS12, raw.weak_suites(), name))
-            legacy = _judge_hello("TLSv1.2", None, answer)
-            if attempts["TLSv1.2"].accepted:
-                ocsp = await ask(raw.client_hello(raw.TLS12, raw.GOOD_SUITES, name,
-                                                  status_request=True))
-                if isinstance(ocsp, raw.HelloAnswer) and ocsp.version == raw.TLS12:
-                    stapled = ocsp.stapled
-
         async with trio.open_nursery() as nursery:
-            for version in older:
-                nursery.start_soon(one, version)
+            for version in TLS_VERSIONS:
+                if version not in state.attempts:
+                    nursery.start_soon(state.pinned, version)
             if raw_hellos:
-                nursery.start_soon(sslv3)
+                nursery.start_soon(state.sslv3)
         if raw_hellos:
-            await legacy_and_ocsp()
+            await state.legacy_and_ocsp()
+    if state is None or main is None:
+        return failed(Reason.TIMEOUT, f"no TLS handshake within {budget:g} s")
     if scope.cancelled_caught:
-        if not attempts:
-            return failed(Reason.TIMEOUT, f"no TLS handshake within {budget:g} s")
         for version in ("SSLv3", *TLS_VERSIONS) if raw_hellos else TLS_VERSIONS:
-            attempts.setdefault(version, Attempt(
+            state.attempts.setdefault(version, Attempt(
                 version=version, accepted=None, reason=Reason.TIMEOUT,
                 detail=f"no answer within the {budget:g} s deadline"))
-    stats.handshakes += count
-    stats.hellos += hellos
-    stats.per_target[endpoint.id] = count
+    stats.handshakes += state.handshakes
+    stats.hellos += state.hellos
+    stats.per_target[endpoint.id] = state.handshakes
     store = x509_analysis.trust_store(
         str(endpoint.ca_file) if endpoint.ca_file else None,
         str(pool_file) if pool_file else None, system_trust)
-    chain = x509_analysis.analyse(main.chain, name, store) if main.chain else None
+    chain = x509_analysis.analyse(main.chain, state.name, store) if main.chain else None
     return TlsFacts(
-        target=endpoint.id, server_name=name, address=host_port(*address) if address else "",
+        target=endpoint.id, server_name=state.name, address=host_port(*state.address),
         observed_at=observed, version=main.version, cipher=main.cipher, alpn=main.alpn,
-        attempts=tuple(attempts[v] for v in ("SSLv3", *TLS_VERSIONS) if v in attempts),
-        chain=chain, handshakes=count, hellos=hellos, legacy_ciphers=legacy,
-        ocsp_stapled=stapled,
+        attempts=tuple(state.attempts[v] for v in ("SSLv3", *TLS_VERSIONS)
+                       if v in state.attempts),
+        chain=chain, handshakes=state.handshakes, hellos=state.hellos,
+        legacy_ciphers=state.legacy, ocsp_stapled=state.stapled,
     )
-
-
-def _judge_hello(version: str, wanted: int | None, answer: raw.HelloAnswer | Attempt
-                 ) -> Attempt:
-    """An Attempt from a raw hello's answer: accepted when the server answered with a
-    ServerHello (of version ``wanted``, when given)."""
-    if isinstance(answer, Attempt):
-        return Attempt(version=version, accepted=answer.accepted, reason=answer.reason,
-                       detail=answer.detail, via="hello")
-    if answer.version is None:
-        detail = (f"alert {answer.alert}" if answer.alert is not None
-                  else "not TLS" if answer.not_tls else "closed without a ServerHello")
-        return Attempt(version=version, accepted=False, detail=detail, via="hello",
-                       reason=TlsReason.HANDSHAKE_FAILED if answer.alert is not None
-                       else TlsReason.CLOSED_IN_HANDSHAKE)
-    if wanted is not None and answer.version != wanted:
-        return Attempt(version=version, accepted=False, via="hello",
-                       detail=f"server answered with version 0x{answer.version:04x}")
-    return Attempt(version=version, accepted=True, cipher=answer.cipher_name, via="hello",
-                   detail=f"ServerHello version 0x{answer.version:04x}")
 
 
 async def probe_all(targets: Sequence[Endpoint], *, budget: float, concurrency: int,

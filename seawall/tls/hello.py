@@ -25,6 +25,8 @@ from typing import Any
 
 import trio  # type: ignore[import-untyped,unused-ignore]  # trio 0.22: no py.typed
 
+from seawall.tls.facts import Attempt, TlsReason
+
 SSL3, TLS12 = 0x0300, 0x0303
 _HANDSHAKE, _ALERT = 22, 21
 _SERVER_HELLO, _CERTIFICATE_STATUS, _SERVER_HELLO_DONE = 2, 22, 14
@@ -230,3 +232,22 @@ async def ask(address: tuple[str, int], hello: bytes) -> HelloAnswer:
         return parse_flight(data, closed)
     finally:
         await trio.aclose_forcefully(stream)
+
+
+def judge(version: str, wanted: int | None, answer: HelloAnswer | Attempt) -> Attempt:
+    """An Attempt from a raw hello's answer: accepted when the server answered with a
+    ServerHello (of version ``wanted``, when given)."""
+    if isinstance(answer, Attempt):
+        return Attempt(version=version, accepted=answer.accepted, reason=answer.reason,
+                       detail=answer.detail, via="hello")
+    if answer.version is None:
+        detail = (f"alert {answer.alert}" if answer.alert is not None
+                  else "not TLS" if answer.not_tls else "closed without a ServerHello")
+        return Attempt(version=version, accepted=False, detail=detail, via="hello",
+                       reason=TlsReason.HANDSHAKE_FAILED if answer.alert is not None
+                       else TlsReason.CLOSED_IN_HANDSHAKE)
+    if wanted is not None and answer.version != wanted:
+        return Attempt(version=version, accepted=False, via="hello",
+                       detail=f"server answered with version 0x{answer.version:04x}")
+    return Attempt(version=version, accepted=True, cipher=answer.cipher_name, via="hello",
+                   detail=f"ServerHello version 0x{answer.version:04x}")

@@ -16,8 +16,8 @@ import trio
 
 from seawall.config.tls import BUILTIN_POLICIES
 from seawall.model import Outcome
-from seawall.tls import engine, rules
 from seawall.tls import hello as raw
+from seawall.tls import rules
 from seawall.tls.facts import TlsFacts
 
 DEFAULT = BUILTIN_POLICIES["default"]
@@ -80,7 +80,7 @@ def test_a_server_accepting_sslv3_is_caught(flight_server, lab_facts: Mapping[st
     flights.append(record(22, 0x0300, server_hello(0x0300, 0x000A) + handshake(14, b"")))
     raw.prepare()
     answer = ask(address, raw.client_hello(raw.SSL3, raw.SSL3_SUITES, "a.example"))
-    attempt = engine._judge_hello("SSLv3", raw.SSL3, answer)
+    attempt = raw.judge("SSLv3", raw.SSL3, answer)
     assert attempt.accepted is True
     assert attempt.cipher == "TLS_RSA_WITH_3DES_EDE_CBC_SHA"
     facts = replace(lab_facts["good12"], attempts=(attempt, *lab_facts["good12"].attempts[1:]))
@@ -95,7 +95,7 @@ def test_a_server_choosing_rc4_is_caught(flight_server, lab_facts: Mapping[str, 
     flights.append(record(22, 0x0303, server_hello(0x0303, 0x0005) + handshake(14, b"")))
     raw.prepare()
     answer = ask(address, raw.client_hello(raw.TLS12, raw.weak_suites(), "a.example"))
-    legacy = engine._judge_hello("TLSv1.2", None, answer)
+    legacy = raw.judge("TLSv1.2", None, answer)
     assert (legacy.accepted, legacy.cipher) == (True, "TLS_RSA_WITH_RC4_128_SHA")
     finding = rules.cipher(replace(lab_facts["good12"], legacy_ciphers=legacy), DEFAULT, now)
     assert (finding.outcome, finding.reason) == (Outcome.FAIL, "weak_cipher")
@@ -118,9 +118,9 @@ def test_an_alert_and_a_close_are_refusals(flight_server) -> None:
     flights += [record(21, 0x0300, b"\x02\x28"), b""]
     raw.prepare()
     hello = raw.client_hello(raw.SSL3, raw.SSL3_SUITES, "a.example")
-    alert = engine._judge_hello("SSLv3", raw.SSL3, ask(address, hello))
+    alert = raw.judge("SSLv3", raw.SSL3, ask(address, hello))
     assert (alert.accepted, alert.reason, alert.detail) == (False, "handshake_failed", "alert 40")
-    closed = engine._judge_hello("SSLv3", raw.SSL3, ask(address, hello))
+    closed = raw.judge("SSLv3", raw.SSL3, ask(address, hello))
     assert (closed.accepted, closed.reason) == (False, "closed_in_handshake")
 
 
