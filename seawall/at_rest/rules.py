@@ -62,7 +62,7 @@ def encrypted(facts: DataPathFacts, policy: DataPathPolicy, now: float) -> Findi
             else "medium not read")
         return _finding(check, facts, Outcome.PASS, None,
                         f"plaintext allowed by policy ({seen}; {_stack_line(facts)})", now, metrics)
-    fake = _fake(facts)
+    fake = [m for m in _fake(facts) if m.kind is Mechanism.LUKS]  # header over plaintext
     if proof is None or proof.canary.found is None:
         why = "canary disabled by policy" if proof is None else (
             f"{proof.canary.reason}: {proof.canary.detail}")
@@ -114,6 +114,11 @@ def encrypted(facts: DataPathFacts, policy: DataPathPolicy, now: float) -> Findi
                     now, metrics)
 
 
+def _header_only(check: str, facts: DataPathFacts, m: MechanismFact, now: float) -> Finding:
+    return _finding(check, facts, Outcome.FAIL, AtRestReason.HEADER_WITHOUT_ENCRYPTION,
+                    f"{m.kind.value} on {m.layer} does not encrypt ({_problems(m)})", now)
+
+
 def _problems(m: MechanismFact) -> str:
     problems = m.detail.get("problems")
     if isinstance(problems, list) and problems:
@@ -144,18 +149,23 @@ def mechanism(facts: DataPathFacts, policy: DataPathPolicy, now: float) -> Findi
         return _finding(check, facts, Outcome.WARN, AtRestReason.BELOW_OS_UNVERIFIED,
                         "encryption below the OS is not visible from here; stack shows "
                         f"{_stack_line(facts)}", now)
+    # A LUKS header over plaintext decides first: the dm-crypt mapping over it (a
+    # reencryption that never ran) does not encrypt, whatever its uuid says.
+    broken = [m for m in _fake(facts) if m.kind is Mechanism.LUKS]
+    others = [m for m in _encrypting(facts)
+              if m.kind not in (Mechanism.LUKS, Mechanism.DM_CRYPT)]
+    if broken and (want in (Mechanism.LUKS, Mechanism.DM_CRYPT) or (want is None
+                                                                    and not others)):
+        return _header_only(check, facts, broken[0], now)
     good = [m for m in _encrypting(facts) if want is None or _is(m, want)]
     if good:
         m = good[0]
         hint = " (a hint until the canary confirms it)" if m.hint else ""
         return _finding(check, facts, Outcome.PASS, None,
                         f"{m.kind.value} on {m.layer}{hint}", now)
-    fake = [m for m in _fake(facts) if want is None or m.kind is want
-            or m.kind in (Mechanism.LUKS, Mechanism.DM_CRYPT)]
-    if fake:
-        return _finding(check, facts, Outcome.FAIL, AtRestReason.HEADER_WITHOUT_ENCRYPTION,
-                        f"{fake[0].kind.value} on {fake[0].layer} does not encrypt "
-                        f"({_problems(fake[0])})", now)
+    look_alike = [m for m in _fake(facts) if m.kind is want]  # dm-verity for dm-crypt
+    if look_alike:
+        return _header_only(check, facts, look_alike[0], now)
     if _encrypting(facts):
         return _finding(check, facts, Outcome.FAIL, AtRestReason.MECHANISM_MISMATCH,
                         f"policy requires {policy.label}; stack shows {_stack_line(facts)}",

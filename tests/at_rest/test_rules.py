@@ -152,3 +152,13 @@ def test_luks_is_named_by_the_dm_uuid_when_the_header_is_unreadable() -> None:
     assert rules.mechanism(facts(None, mechanisms=(dm_luks,)), luks, 1.0).outcome is Outcome.PASS
     assert rules.mechanism(facts(None, mechanisms=(dm_plain,)), luks, 1.0).reason == (
         AtRestReason.MECHANISM_MISMATCH)
+
+
+def test_a_verity_layer_under_fscrypt_is_no_failure() -> None:
+    verity = MechanismFact(kind=Mechanism.DM_CRYPT, layer="dm-1", encrypts=False,
+                           detail={"type": "VERITY", "uuid": "CRYPT-VERITY-ab-system"})
+    f = facts(read(False), read(True), mechanisms=(FSCRYPT, verity))
+    assert judge(f) == (Outcome.PASS, None)
+    assert rules.mechanism(f, DataPathPolicy(), 1.0).outcome is Outcome.PASS
+    assert rules.mechanism(f, DataPathPolicy(mechanism=Mechanism.DM_CRYPT), 1.0).reason == (
+        AtRestReason.HEADER_WITHOUT_ENCRYPTION)
