@@ -28,7 +28,8 @@ def test_hold(data_path, facts):
 @pytest.mark.privileged
 def test_sigterm_tears_the_lab_down(tmp_path: Path) -> None:
     (tmp_path / "test_hold.py").write_text(HOLD)
-    env = {**os.environ, "SEAWALL_CONFIG": ""}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    env["SEAWALL_CONFIG"] = ""
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:randomly", "-p", "no:xdist",
          "-k", "plain", str(tmp_path / "test_hold.py"), f"--seawall-state-dir={tmp_path}/s",

@@ -19,6 +19,12 @@ PROBES = Path(__file__).resolve().parents[2] / "probes" / "at_rest"
 BAD = Path(__file__).resolve().parents[1] / "config" / "bad"
 
 
+def not_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inner pytest is a plain run even when this one is an xdist worker."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_registered_as_the_data_path_kind() -> None:
     assert load_kind("data_path") is DATA_PATHS
     assert (DATA_PATHS.name, DATA_PATHS.kind) == ("at_rest", "data_path")
@@ -104,10 +110,13 @@ def test_lab_gather_builds_and_tears_down(tmp_path: Path) -> None:
 
 
 @pytest.mark.privileged
-def test_probes_on_configured_paths(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_probes_on_configured_paths(pytester: pytest.Pytester, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """``pytest probes/at_rest`` with a config naming real lab paths: each case ends as it
     really is (fscrypt passes, plain fails, plain allowed passes)."""
     import contextlib
+
+    not_a_worker(monkeypatch)
 
     root = str(tmp_path / "lab")
     with contextlib.ExitStack() as resources:
@@ -127,8 +136,10 @@ def test_probes_on_configured_paths(pytester: pytest.Pytester, tmp_path: Path) -
     assert f"FAIL [no_encryption_layer] {cases['plain']}" in out
 
 
-def test_deselected_suite_builds_no_lab(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_deselected_suite_builds_no_lab(pytester: pytest.Pytester, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """``-m tls`` deselects at_rest: plan runs at collection, nothing is built."""
+    not_a_worker(monkeypatch)
     before = set(Path("/sys/block").glob("loop*/loop/backing_file"))
     result = pytester.runpytest_subprocess(str(PROBES), "-p", "no:randomly", "-q", "-m", "tls",
                                            f"--seawall-state-dir={tmp_path / 'state'}")
