@@ -59,9 +59,8 @@ def mechanisms(path: str, st: stack.Stack) -> tuple[tuple[MechanismFact, ...], t
                                    detail={"type": uuid.split("-")[1], "uuid": uuid}))
         if uuid.startswith(("CRYPT-LUKS1-", "CRYPT-LUKS2-")):
             found.extend(_luks_below(layer.name, st, notes))
-    policy_path = path
     try:
-        pol = fscrypt.get_policy(policy_path)
+        pol = fscrypt.get_policy(path)
     except OSError as exc:
         pol = None
         if exc.errno not in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL):
