@@ -37,7 +37,8 @@ class LabCase:
     validity as days relative to the lab's start (``valid_from_days``, ``valid_until_days``).
     TLS facts: ``versions`` enabled on the server (named as in seawall.config.tls:
     ``TLSv1.0`` .. ``TLSv1.3``), ``ciphers`` (the OpenSSL cipher string
-    set for TLS <= 1.2, empty for OpenSSL's default), ``alpn`` offered.
+    set for TLS <= 1.2, empty for OpenSSL's default), ``alpn`` offered, ``ocsp_stapled``
+    (a "good" OCSP response is stapled when the client asks for one).
     HTTP facts (``listener == "https"``): ``http_port`` (None: nothing listens on plain
     HTTP), ``http_status``/``http_location`` and ``https_status``/``https_location`` for
     ``GET /``, ``hsts`` (the Strict-Transport-Security value sent over HTTPS, None: absent).
@@ -64,6 +65,7 @@ class LabCase:
     https_status: int | None = None
     https_location: str | None = None
     hsts: str | None = None
+    ocsp_stapled: bool = False
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -111,6 +113,8 @@ TLS_CASES: dict[str, LabCase] = {c.name: c for c in (
     _tls("weak_cipher", "TLS 1.2 only, static-RSA CBC suite AES128-SHA, RSA 2048 leaf",
          versions=("TLSv1.2",), ciphers="AES128-SHA", key="rsa2048"),
     _tls("alpn", "TLS 1.2 and 1.3, offers ALPN h2 and http/1.1", alpn=("h2", "http/1.1")),
+    _tls("ocsp", "TLS 1.2 and 1.3, staples a good OCSP response (openssl s_server)",
+         ocsp_stapled=True),
     LabCase(name="no_tls", description="plain TCP: answers any bytes with HTTP 400",
             listener="garbage", **_NO_CERT),  # type: ignore[arg-type]
     LabCase(name="hanging", description="accepts TCP, never sends a byte, never closes",

@@ -23,6 +23,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -199,6 +200,25 @@ class LabPki:
             chain += _pem(self._intermediate.cert)
         chain_file = self._write(f"{stem}.chain.pem", chain)
         return Credentials(cert_file=cert_file, key_file=key_file, chain_file=chain_file)
+
+
+    def ocsp_response(self, creds: Credentials) -> Path:
+        """A DER OCSP response saying "good" for the leaf of ``creds`` (issued by the
+        intermediate), signed by the intermediate, valid [now - 1 h, now + 7 days]."""
+        leaf = x509.load_pem_x509_certificate(creds.cert_file.read_bytes())
+        issuer = self._intermediate
+        response = (
+            ocsp.OCSPResponseBuilder()
+            .add_response(cert=leaf, issuer=issuer.cert, algorithm=hashes.SHA1(),
+                          cert_status=ocsp.OCSPCertStatus.GOOD,
+                          this_update=self.now - timedelta(hours=1),
+                          next_update=self.now + timedelta(days=7),
+                          revocation_time=None, revocation_reason=None)
+            .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
+            .sign(issuer.key, hashes.SHA256())
+        )
+        return self._write(creds.cert_file.name.replace(".pem", ".ocsp.der"),
+                           response.public_bytes(serialization.Encoding.DER))
 
 
 # --- DER surgery for SHA-1 leaves -------------------------------------------------------

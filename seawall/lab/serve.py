@@ -23,21 +23,26 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from seawall.lab import stapling
 from seawall.lab.catalogue import ALL_CASES, OFFSITE, LabCase
-from seawall.lab.pki import LabPki
+from seawall.lab.pki import Credentials, LabPki
 from seawall.lab.servers import Listener, Responder, ServerLoop, bind_listener
 
 _VERSIONS = {"TLSv1.0": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
              "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 
 
-def server_context(case: LabCase, pki: LabPki, names: Sequence[str]) -> ssl.SSLContext:
-    """The server SSLContext of ``case``, with a leaf issued by ``pki`` for ``names``."""
+def credentials(case: LabCase, pki: LabPki, names: Sequence[str]) -> Credentials:
+    """A leaf for ``names`` with the certificate facts of ``case``."""
     now = pki.now
-    creds = pki.issue(names, key=case.key, signature_hash=case.signature_hash,
-                      not_before=now + timedelta(days=case.valid_from_days),
-                      not_after=now + timedelta(days=case.valid_until_days),
-                      issuer=case.issuer, send_intermediate=case.sends_intermediate)
+    return pki.issue(names, key=case.key, signature_hash=case.signature_hash,
+                     not_before=now + timedelta(days=case.valid_from_days),
+                     not_after=now + timedelta(days=case.valid_until_days),
+                     issuer=case.issuer, send_intermediate=case.sends_intermediate)
+
+
+def server_context(case: LabCase, creds: Credentials) -> ssl.SSLContext:
+    """The server SSLContext of ``case`` serving ``creds``."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     versions = [_VERSIONS[v] for v in case.versions]
     ctx.minimum_version, ctx.maximum_version = min(versions), max(versions)
@@ -77,17 +82,22 @@ def build(names: Sequence[str], pki: LabPki, copies: int = 1
                         "nominal_port": nominal, "port": listener.port, "key": listener.key})
 
     for case in cases:
-        ctx = None
+        ctx = creds = None
         if case.has_certificate:
             cert_names = list(case.cert_names)
             if copies > 1:
                 cert_names += [f"*.{n}" for n in case.cert_names]
-            ctx = server_context(case, pki, cert_names)
+            creds = credentials(case, pki, cert_names)
+            ctx = server_context(case, creds)
         for k in range(1, copies + 1):
             name = case.name if k == 1 else f"{case.name}_{k}"
             host = case.host if k == 1 else f"n{k}.{case.host}"
             key = f"{host}:{case.port}"
-            if case.listener == "tls":
+            if case.ocsp_stapled and creds is not None:
+                _, port = stapling.start(creds, pki.ocsp_response(creds),
+                                         min_version=case.versions[0])
+                lst = Listener(key, "external", None, external_port=port)
+            elif case.listener == "tls":
                 lst = bind_listener(key, "tls", context=ctx,
                                     responder=_responder(200, None, None))
             elif case.listener == "https":

@@ -42,20 +42,24 @@ class Listener:
     ``behaviour``: ``http`` (plain HTTP via ``responder``), ``tls`` (TLS with ``context``,
     then HTTP via ``responder``), ``garbage`` (answers the first bytes with HTTP 400),
     ``hanging`` (reads and discards, never writes, closes only when the peer does),
-    ``reset`` (closes at once with SO_LINGER 0: an RST) or ``closed`` (bound but not
-    listening, so the port stays reserved and connections are refused).
+    ``reset`` (closes at once with SO_LINGER 0: an RST), ``closed`` (bound but not
+    listening, so the port stays reserved and connections are refused) or ``external``
+    (served by another process on ``external_port``; no ``sock``, no counters).
     """
 
     key: str
     behaviour: str
-    sock: socket.socket
+    sock: socket.socket | None
     context: ssl.SSLContext | None = None
     responder: Responder | None = None
     stats: ListenerStats = field(default_factory=ListenerStats)
+    external_port: int = 0
 
     @property
     def port(self) -> int:
         """The real loopback port."""
+        if self.sock is None:
+            return self.external_port
         port: int = self.sock.getsockname()[1]
         return port
 
@@ -104,7 +108,7 @@ class ServerLoop:
         self.selector = selectors.DefaultSelector()
         self.running = True
         for listener in listeners:
-            if listener.behaviour != "closed":
+            if listener.sock is not None and listener.behaviour != "closed":
                 self.selector.register(listener.sock, selectors.EVENT_READ, listener)
 
     def watch(self, fd: int, callback: Callable[[], None]) -> None:
@@ -138,6 +142,7 @@ class ServerLoop:
 
     def _accept(self, listener: Listener) -> None:
         for _ in range(64):
+            assert listener.sock is not None
             try:
                 sock, _ = listener.sock.accept()
             except (BlockingIOError, InterruptedError):

@@ -28,14 +28,20 @@ def gone(pid: int, wait: float = 10.0) -> bool:
     return False
 
 
+def children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(p) for p in fh.read().split()]
+
+
 def test_close_kills_the_child_and_removes_its_files() -> None:
-    lab = Lab.start(["good13"])
+    lab = Lab.start(["good13", "ocsp"])
     directory = lab.ca_file.parent
     assert directory.is_dir() and not gone(lab.pid, wait=0)
     assert os.getpgid(lab.pid) == lab.pid  # its own process group
+    (s_server,) = children(lab.pid)  # the ocsp case's openssl s_server
     lab.close()
     lab.close()  # idempotent
-    assert gone(lab.pid)
+    assert gone(lab.pid) and gone(s_server)
     assert not directory.exists()
     with pytest.raises(LabError):
         lab.stats()
@@ -49,16 +55,17 @@ def test_a_given_directory_is_kept(tmp_path: os.PathLike[str]) -> None:
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
 def test_the_child_dies_with_its_parent(how: signal.Signals) -> None:
-    script = ("import sys, time\nfrom seawall.lab import Lab\nlab = Lab.start(['good13'])\n"
-              "print(lab.pid, flush=True)\ntime.sleep(60)\n")
+    script = ("import sys, time\nfrom seawall.lab import Lab\n"
+              "lab = Lab.start(['good13', 'ocsp'])\nprint(lab.pid, flush=True)\ntime.sleep(60)\n")
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
         assert not gone(child, wait=0)
+        (s_server,) = children(child)
         parent.send_signal(how)
         parent.wait()
-        assert gone(child)
+        assert gone(child) and gone(s_server)
     finally:
         parent.kill()
         parent.wait()

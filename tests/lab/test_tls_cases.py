@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
 import warnings
 from datetime import timedelta
 
@@ -151,3 +152,23 @@ def test_alpn_offers_h2_and_http11(lab: Lab) -> None:
             assert tls.selected_alpn_protocol() == chosen
     with handshake(lab, TLS_CASES["good12"], client(ca=lab.ca_file, alpn=["h2"])) as tls:
         assert tls.selected_alpn_protocol() is None
+
+
+def stapled(lab: Lab, case: LabCase) -> str:
+    """What ``openssl s_client -status`` says about the OCSP response of ``case``."""
+    address = lab.overrides[(case.host, 443)]
+    done = subprocess.run(
+        ["openssl", "s_client", "-connect", f"{address[0]}:{address[1]}", "-servername",
+         case.host, "-status", "-CAfile", str(lab.ca_file), "-verify_return_error"],
+        input=b"", capture_output=True, timeout=20, check=True)
+    return done.stdout.decode()
+
+
+def test_ocsp_staples_a_good_response(lab: Lab) -> None:
+    out = stapled(lab, TLS_CASES["ocsp"])
+    assert "OCSP Response Status: successful" in out and "Cert Status: good" in out
+
+
+def test_other_cases_staple_nothing(lab: Lab) -> None:
+    assert "OCSP response: no response sent" in stapled(lab, TLS_CASES["good12"])
+    assert not any(c.ocsp_stapled for n, c in TLS_CASES.items() if n != "ocsp")
