@@ -139,6 +139,12 @@ def test_ocsp_stapling_is_recorded_honestly(lab_facts: Mapping[str, TlsFacts]) -
     assert lab_facts["good13"].ocsp_stapled is None  # TLS 1.3 only: we cannot see it
 
 
+def test_a_stapling_lab_server_is_seen(lab_facts: Mapping[str, TlsFacts]) -> None:
+    if "ocsp" not in lab_facts:
+        pytest.skip("this lab has no stapling case yet")
+    assert lab_facts["ocsp"].ocsp_stapled is True
+
+
 def test_a_legacy_probe_we_could_not_finish_is_an_error(lab_facts: Mapping[str, TlsFacts],
                                                         now: float) -> None:
     unsure = replace(lab_facts["good12"].legacy_ciphers, accepted=None, reason="timeout")
