@@ -10,7 +10,13 @@ Per target, within one ``timeout`` deadline (every attempt included):
    certificate is reported as such, never as "down";
 3. one handshake per older version (pinned min=max): accepted or refused, and its
    cipher. Newer versions need no attempt: offered up to 1.3, the server picked its
-   best (RFC 8446 4.2.1), so every newer one is refused by negotiation.
+   best (RFC 8446 4.2.1), so every newer one is refused by negotiation;
+4. hand-built hellos (:mod:`seawall.tls.hello`) for what OpenSSL 3 cannot offer: SSLv3
+   (always), RC4/3DES/export/NULL suites (when TLS <= 1.2 is accepted), and OCSP
+   stapling (when TLS 1.2 is accepted). ``raw_hellos=False`` leaves them out.
+
+A refusal by our own library (it never sent the ClientHello, or refused the answer by
+local rules) is ``local_policy``: inconclusive, never "the server refused".
 
 The chain comes from ``SSLObject._sslobj.get_unverified_chain()``: private on 3.10-3.12
 (public from 3.13), present on our 3.11.7 (measured), and it returns exactly what the
