@@ -3,8 +3,8 @@
 ::
 
     [tls]
-    timeout = 5          # seconds per target, all attempts included
-    concurrency = 100    # targets probed at once
+    timeout = 5          # seconds per target, all attempts included (default: [seawall])
+    concurrency = 100    # targets probed at once (default: [seawall])
 
     [tls.policies.public-api]
     min_version = "TLSv1.3"          # or versions = ["TLSv1.2", "TLSv1.3"]
@@ -87,20 +87,20 @@ BUILTIN_POLICIES: Mapping[str, TlsPolicy] = MappingProxyType({
 @dataclass(frozen=True, kw_only=True)
 class TlsConfig:
     """Settings of the tls suite: ``timeout`` seconds per target (every attempt on it
-    included), ``concurrency`` targets in flight, ``policies`` by name (built-ins
-    included), ``targets`` the configured endpoints (empty: none configured)."""
+    included), ``concurrency`` targets in flight (None: ``[seawall]``'s value),
+    ``policies`` by name (built-ins included), ``targets`` the configured endpoints
+    (empty: none configured)."""
 
-    timeout: float = 5.0
-    concurrency: int = 100
+    timeout: float | None = None
+    concurrency: int | None = None
     policies: Mapping[str, TlsPolicy] = field(default_factory=lambda: BUILTIN_POLICIES)
     targets: tuple[Endpoint, ...] = ()
 
 
 def parse(t: Table, base: Path) -> TlsConfig:
     """Read the ``[tls]`` table; raise ConfigError naming file, key and fix."""
-    default = TlsConfig()
-    timeout = t.number("timeout", default.timeout, minimum=0.05, maximum=600)
-    concurrency = t.integer("concurrency", default.concurrency, minimum=1, maximum=100000)
+    timeout = t.number("timeout", None, minimum=0.05, maximum=600)
+    concurrency = t.integer("concurrency", None, minimum=1, maximum=100000)
     policies = dict(BUILTIN_POLICIES)
     for name, table in t.named_tables("policies"):
         if not _POLICY_NAME.match(name):

@@ -70,8 +70,9 @@ class EndpointSuite:
             # only slow the offline verification down.
             endpoints = [Endpoint(host=t.host, port=t.port, policy=t.policy, sni=t.sni,
                                   ca_file=lab.ca_file, name=t.name) for t in endpoints]
-        return engine.gather(endpoints, timeout=section.timeout,
-                             concurrency=section.concurrency, overrides=overrides,
+        return engine.gather(endpoints, timeout=section.timeout or config.general.timeout,
+                             concurrency=section.concurrency or config.general.concurrency,
+                             overrides=overrides,
                              pool_file=pool, system_trust=not config.lab)
 
 

@@ -23,7 +23,7 @@ def load(tmp_path: Path, text: str) -> config_module.Config:
 def test_defaults_without_a_tls_table(tmp_path: Path) -> None:
     tls = load(tmp_path, "").tls
     assert tls == TlsConfig()
-    assert tls.timeout == 5.0 and tls.concurrency == 100 and tls.targets == ()
+    assert tls.timeout is None and tls.concurrency is None and tls.targets == ()  # [seawall]
     assert BUILTIN_POLICIES["default"].versions == ("TLSv1.2", "TLSv1.3")
     assert BUILTIN_POLICIES["modern"].versions == ("TLSv1.3",)
     strict = BUILTIN_POLICIES["strict"]
