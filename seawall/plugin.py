@@ -83,8 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="schedule name for tags and the heartbeat (default: $SEAWALL_SCHEDULE or adhoc)",
     )
     group.addoption(
-        "--seawall-state-dir", metavar="DIR", default=None,
-        help="where evidence files, the spool and state live (default: [seawall] state_dir)",
+        "--seawall-state-dir", metavar="DIR", default=os.environ.get("SEAWALL_STATE_DIR"),
+        help="where evidence files, the spool and state live "
+        "(default: $SEAWALL_STATE_DIR, else [seawall] state_dir)",
     )
 
 
