@@ -6,7 +6,8 @@ The plan (one JSON document on stdin)::
      "attempts": [{"id": "...", "kind": "tcp|udp|icmp|tunnel|dns|arp|ndp|raw|spoof",
                    "host": "...",
                    "port": 80, "timeout": 1.0, "nonce": "...", "source": "..."}],
-     "sweep": {"host": "...", "first": 1, "last": 65535, "timeout": 1.0}}
+     "sweep": {"host": "...", "first": 1, "last": 65535, "timeout": 1.0},
+     "sweeps": {"<id>": {...same as sweep...}}}
 
 Each result carries the attempt ``id`` and raw facts: ``status`` (``connected``,
 ``answered``, ``echo_reply``, ``tunnel``, ``mac``, ``available``, ``sent``, ``silent``,
@@ -260,5 +261,7 @@ def main() -> int:
     out: Result = {"results": results}
     if plan.get("sweep"):
         out["sweep"] = sweep(plan["sweep"], key, max_in_flight=in_flight, rate=rate)
+    out["sweeps"] = {sid: sweep(spec, key, max_in_flight=in_flight, rate=rate)
+                     for sid, spec in plan.get("sweeps", {}).items()}
     json.dump(out, sys.stdout)
     return 0

@@ -8,7 +8,8 @@
     canary_tcp = [22, 80, 443, 8080]  # ports every canary listens on (+ 1 random high port)
     canary_udp = [7]
     ports = []                        # more TCP ports to try (no listener needed)
-    full_sweep = false                # try 1-65535 too (explicit: each SYN may hold conntrack)
+    full_sweep = false                # sweep a whole port range too (explicit: each SYN to a
+    sweep_range = [1, 65535]          #   dropped port may hold conntrack); under the rate cap
     ipv6 = true
     l2 = true                         # ARP visibility, spoofing, raw sockets
     allow_raw_sockets = false
@@ -30,7 +31,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from seawall.config.reader import Table
@@ -59,6 +60,7 @@ class IsolationConfig:
     canary_udp: tuple[int, ...] = (7,)
     ports: tuple[int, ...] = ()
     full_sweep: bool = False
+    sweep_range: tuple[int, int] = (1, 65535)
     ipv6: bool = True
     l2: bool = True
     allow_raw_sockets: bool = False
@@ -110,6 +112,11 @@ def parse(t: Table, base: Path) -> IsolationConfig:
         rate=t.number("rate", 2000.0, minimum=0),
         allowed=_addresses(t, "allowed"), forbidden=_addresses(t, "forbidden"),
     )
+    sweep_range = t.int_list("sweep_range", (1, 65535), minimum=1, maximum=65535)
+    if len(sweep_range) != 2 or sweep_range[0] > sweep_range[1]:
+        raise t.error("sweep_range", f"{list(sweep_range)} is not [first, last]",
+                      "give two ports, first <= last, e.g. sweep_range = [1, 65535]")
+    config = replace(config, sweep_range=(sweep_range[0], sweep_range[1]))
     if config.timeout_v6 < 1.5:
         raise t.error("timeout_v6", f"{config.timeout_v6} is below 1.5 s",
                       "IPv6 attempts need at least 1.5 s (neighbour discovery); raise it")

@@ -23,6 +23,7 @@ from typing import Any
 import trio
 
 from seawall.agent import canary
+from seawall.isolation import sweep
 from seawall.isolation.facts import AttemptFacts, CellFacts, ControlFacts, IsolationReason
 from seawall.isolation.plan import Destination, FleetPlan, forbidden_groups
 from seawall.reasons import Reason
@@ -243,13 +244,19 @@ def judge(attempt: _Attempt, raw: Mapping[str, Any], logs: Mapping[str, set[str]
 
 
 async def probe_source(fleet: Launched, src: Sandbox, attempts: list[_Attempt],
-                       run_key: bytes) -> dict[str, Any]:
-    """Run one source's attempts through its agent; the raw results by attempt index."""
+                       run_key: bytes, sweeps: Mapping[str, Mapping[str, Any]] | None = None
+                       ) -> dict[str, Any]:
+    """Run one source's attempts (and sweeps) through its agent; the raw results by
+    attempt index (and sweep id)."""
     plan = fleet.plan
     doc = {"key": run_key.hex(), "max_in_flight": plan.max_in_flight, "rate": plan.rate,
-           "attempts": [{"id": str(i), **a.spec} for i, a in enumerate(attempts)]}
+           "attempts": [{"id": str(i), **a.spec} for i, a in enumerate(attempts)],
+           "sweeps": dict(sweeps or {})}
     argv = fleet.runtime.command(src, [*AGENT, "probe"])
     limit = 30 + len(attempts) * max(plan.timeout, plan.timeout_v6) / 8
+    for spec in (sweeps or {}).values():
+        limit += sweep.seconds(spec["last"] - spec["first"] + 1, rate=plan.rate,
+                               in_flight=plan.max_in_flight, timeout=spec["timeout"])
     try:
         with trio.fail_after(limit):
             done = await trio.run_process(argv, stdin=json.dumps(doc).encode(),
@@ -259,7 +266,9 @@ async def probe_source(fleet: Launched, src: Sandbox, attempts: list[_Attempt],
     if done.returncode != 0:
         return {"error": Reason.PROBE_CRASHED,
                 "detail": done.stderr.decode(errors="replace").strip()[-300:]}
-    results: dict[str, Any] = json.loads(done.stdout)["results"]
+    out = json.loads(done.stdout)
+    results: dict[str, Any] = out["results"]
+    results.update(out.get("sweeps", {}))
     return results
 
 
@@ -270,22 +279,31 @@ async def probe_fleet(fleet: Launched, cells: Sequence[Cell], run_key: bytes
     for cell in cells:
         by_source.setdefault(cell.source, []).append(cell)
     planned = {sid: plan_source(fleet, fleet.members[sid], cs) for sid, cs in by_source.items()}
+    plan = fleet.plan
+    sweeps = {sid: sweep.plan(cs, fleet.members, first=plan.sweep_range[0],
+                              last=plan.sweep_range[1], timeout=plan.timeout,
+                              timeout_v6=plan.timeout_v6) if plan.full_sweep else {}
+              for sid, cs in by_source.items()}
     raw: dict[str, dict[str, Any]] = {}
 
     async def one(sid: str) -> None:
-        raw[sid] = await probe_source(fleet, fleet.members[sid], planned[sid][0], run_key)
+        specs = {key: spec for key, (_, spec) in sweeps[sid].items()}
+        raw[sid] = await probe_source(fleet, fleet.members[sid], planned[sid][0], run_key,
+                                      specs)
 
     async with trio.open_nursery() as nursery:
         for sid in planned:
             nursery.start_soon(one, sid)
     await trio.to_thread.run_sync(stop_listeners, fleet)
-    return build_facts(fleet, by_source, planned, raw)
+    return build_facts(fleet, by_source, planned, raw, sweeps)
 
 
 def build_facts(fleet: Launched, by_source: Mapping[str, list[Cell]],
                 planned: Mapping[str, tuple[list[_Attempt], dict[Cell, str]]],
-                raw: Mapping[str, Mapping[str, Any]]) -> dict[str, CellFacts]:
-    """Turn every source's raw results into cell facts (controls included)."""
+                raw: Mapping[str, Mapping[str, Any]],
+                sweeps: Mapping[str, Mapping[str, tuple[Cell, Mapping[str, Any]]]] | None = None,
+                ) -> dict[str, CellFacts]:
+    """Turn every source's raw results into cell facts (controls and sweeps included)."""
     now = time.time()
     controls: dict[str, list[ControlFacts]] = {}
     attempts: dict[Cell, list[AttemptFacts]] = {}
@@ -306,6 +324,10 @@ def build_facts(fleet: Launched, by_source: Mapping[str, list[Cell]],
                 attempts.setdefault(att.cell, []).append(
                     AttemptFacts(kind=att.spec["kind"], host=host, port=port, result=result,
                                  detail=dict(got)))
+    for sid, mine in (sweeps or {}).items():
+        for key, (cell, spec) in mine.items():
+            attempts.setdefault(cell, []).extend(
+                sweep.facts(cell, spec, raw.get(sid, {}).get(key)))
     facts: dict[str, CellFacts] = {}
     for sid, cells in by_source.items():
         missing, error = planned[sid][1], raw.get(sid, {}).get("error")

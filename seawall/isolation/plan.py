@@ -61,6 +61,7 @@ class FleetPlan:
     max_in_flight: int = 512
     rate: float = 0.0
     full_sweep: bool = False
+    sweep_range: tuple[int, int] = (1, 65535)
     hub: SandboxSpec | None = None
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 

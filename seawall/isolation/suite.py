@@ -45,6 +45,7 @@ def fleets_from_config(cfg: IsolationConfig) -> tuple[FleetPlan, ...]:
         l2=cfg.l2, forbidden=forbidden, timeout=cfg.timeout, timeout_v6=cfg.timeout_v6,
         allowed=tuple(Destination(label=a.label, host=a.host, port=a.port) for a in cfg.allowed),
         max_in_flight=cfg.max_in_flight, rate=cfg.rate, full_sweep=cfg.full_sweep,
+        sweep_range=cfg.sweep_range,
     ),)
 
 
