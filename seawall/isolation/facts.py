@@ -31,6 +31,7 @@ class IsolationReason(enum.StrEnum):
     NO_ICMP_SOCKET = "no_icmp_socket"  # the unprivileged ICMP socket was refused
     NO_RAW_SOCKET = "no_raw_socket"  # a raw socket was refused: L2/spoofing impossible
     NO_ADDRESS = "no_address"  # the destination has no address of this family
+    NO_SANDBOX = "no_sandbox"  # the sandbox could not be launched or attached to
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,7 @@ import contextlib
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ import trio
 
 from seawall.config import Config
 from seawall.config.isolation import IsolationConfig
+from seawall.errors import ProbeError
 from seawall.isolation import engine
 from seawall.isolation.facts import CellFacts
 from seawall.isolation.plan import METADATA_ADDRESSES, Destination, FleetPlan, cells_for
@@ -84,19 +86,32 @@ class CellSuite:
 
 
 def run_fleets(fleets: Sequence[FleetPlan], cells: Sequence[Cell], config: Config,
-               stack: contextlib.ExitStack, *, mode: str = "drop") -> dict[str, CellFacts]:
+               stack: contextlib.ExitStack, *, mode: str = "drop",
+               lab_templates: Mapping[str, str] | None = None) -> dict[str, CellFacts]:
     """Launch ``fleets``, probe ``cells`` of them concurrently, return facts by cell id.
 
+    A fleet that cannot be launched (a runtime command failed, a namespace to attach to
+    does not exist) gives its cells the ProbeError's reason and message: inconclusive,
+    never isolated. ``lab_templates`` builds the lab through the ``command`` runtime
+    (create/exec/address/destroy templates) instead of the built-in ``netns`` one.
     Everything launched is removed when ``stack`` closes."""
     prefix = f"sw{secrets.token_hex(3)}-"
     lock = RunLock(prefix)
     stack.callback(lock.release)
     sweep_stale()
     run_key = engine.new_run_key()
-    launched = [launch(f, config, prefix, stack, mode=mode) for f in fleets]
+    facts: dict[str, CellFacts] = {}
+    launched = []
+    for plan in fleets:
+        try:
+            launched.append(launch(plan, config, prefix, stack, mode=mode,
+                                   lab_templates=lab_templates))
+        except ProbeError as exc:
+            ids = {s.id for s in plan.sandboxes}
+            facts.update({c.id: CellFacts(cell=c, observed_at=time.time(), problem=exc.reason,
+                                          detail=str(exc)) for c in cells if c.source in ids})
     for fleet in launched:
         engine.start_listeners(fleet, run_key, stack)
-    facts: dict[str, CellFacts] = {}
 
     async def main() -> None:
         async def one(fleet: engine.Launched) -> None:
@@ -112,14 +127,17 @@ def run_fleets(fleets: Sequence[FleetPlan], cells: Sequence[Cell], config: Confi
 
 
 def launch(plan: FleetPlan, config: Config, prefix: str, stack: contextlib.ExitStack,
-           *, mode: str = "drop") -> engine.Launched:
-    """Create (lab) or launch (runtime) the sandboxes of one fleet."""
+           *, mode: str = "drop", lab_templates: Mapping[str, str] | None = None
+           ) -> engine.Launched:
+    """Create (lab) or launch (runtime) the sandboxes of one fleet; ProbeError when the
+    runtime cannot (what was launched so far is already on ``stack``)."""
     if config.lab:
         from seawall.lab import fleet as lab
 
         design = plan.extra.get("design") or next(d for d in lab.FLEETS if d.name == plan.name)
         assert isinstance(design, lab.FleetDesign)
-        runtime = NetnsRuntime(prefix)
+        runtime: SandboxRuntime = (CommandRuntime(prefix=prefix, **lab_templates)
+                                   if lab_templates else NetnsRuntime(prefix))
         hub, built = lab.build(design, runtime, stack, mode=mode)
         server = subprocess.Popen(lab.metadata_server(hub, runtime), stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)

@@ -36,8 +36,8 @@ import tempfile
 from dataclasses import dataclass
 
 from seawall.isolation.plan import Destination, FleetPlan
-from seawall.runtime.base import Sandbox, run
-from seawall.runtime.netns import ETC_NETNS, NetnsRuntime
+from seawall.runtime.base import Sandbox, SandboxRuntime, run
+from seawall.runtime.netns import ETC_NETNS
 from seawall.targets import SandboxSpec
 
 CANARY_TCP = (22, 80, 443, 47123)
@@ -179,10 +179,13 @@ def _batch(ns: str, commands: list[str]) -> None:
     run(["ip", "-n", ns, "-batch", "-"], target=ns, stdin="\n".join(commands) + "\n")
 
 
-def build(design: FleetDesign, runtime: NetnsRuntime, stack: contextlib.ExitStack,
+def build(design: FleetDesign, runtime: SandboxRuntime, stack: contextlib.ExitStack,
           *, mode: str = "drop") -> tuple[Sandbox, list[Sandbox]]:
     """Create the hub and the sandboxes of ``design`` and wire them.
 
+    ``runtime`` must name its sandboxes by their network namespace (the built-in
+    ``netns`` runtime, or ``command`` templates around ``ip netns``): the wiring is
+    done with ``ip -n <handle>`` from the host.
     Every namespace's removal is pushed on ``stack`` as soon as it exists, so a failure
     half way leaves nothing behind. Returns (hub, sandboxes with addresses)."""
     plan = fleet_plan(design)
@@ -236,7 +239,7 @@ def build(design: FleetDesign, runtime: NetnsRuntime, stack: contextlib.ExitStac
     return hub, members
 
 
-def metadata_server(hub: Sandbox, runtime: NetnsRuntime) -> list[str]:
+def metadata_server(hub: Sandbox, runtime: SandboxRuntime) -> list[str]:
     """The argv of a plain HTTP server on [::]:80 in the hub: the lab's metadata
     service (it is not a canary: reaching it is a leak of the 'something else' kind)."""
     root = tempfile.mkdtemp(prefix="seawall-md-")

@@ -54,13 +54,17 @@ class CommandRuntime:
         return out
 
     def addresses(self, sandbox: Sandbox) -> Sandbox:
-        """Parse the ``address`` template's output: first IPv4, first IPv6."""
+        """Parse the ``address`` template's output: the first IPv4 and the first IPv6
+        address that is neither loopback nor link-local (a sandbox's own loopback is not
+        an address others can try)."""
         out = run(self._argv("address", name=sandbox.handle), target=sandbox.handle)
         v4 = v6 = None
         for word in out.split():
             try:
                 address = ipaddress.ip_address(word.split("/")[0])
             except ValueError:
+                continue
+            if address.is_loopback:
                 continue
             if address.version == 4 and v4 is None:
                 v4 = str(address)

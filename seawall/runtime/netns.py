@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from seawall.errors import LocalProbeError
 from seawall.runtime.base import Sandbox, run
 from seawall.targets import SandboxSpec
 
@@ -103,11 +104,17 @@ class NetnsRuntime:
         return spec.namespace or f"{self.prefix}{spec.id}"
 
     def create(self, spec: SandboxSpec) -> Sandbox:
-        """Create the namespace (loopback up), or attach to ``spec.namespace``."""
+        """Create the namespace (loopback up), or attach to ``spec.namespace``; attaching
+        to a namespace that does not exist raises LocalProbeError (reason ``no_sandbox``)."""
         name = self.namespace(spec)
         if spec.namespace:
-            if name not in list_namespaces():
-                run(["false"], target=name)  # raises: the namespace to attach to is absent
+            known = list_namespaces()
+            if name not in known:
+                raise LocalProbeError(
+                    spec.id, "no_sandbox",
+                    f"network namespace {name!r} to attach to does not exist (ip netns list: "
+                    f"{', '.join(sorted(known)[:8]) or 'none'}); create it or fix "
+                    "[isolation].sandboxes")
             return Sandbox(spec=spec, handle=name, owned=False)
         run(["ip", "netns", "add", name], target=name)
         run(["ip", "-n", name, "link", "set", "lo", "up"], target=name)
