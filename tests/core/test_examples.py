@@ -13,7 +13,8 @@ def test_example_config_loads() -> None:
     loaded = config_module.load(str(ROOT / "examples" / "seawall.toml"))
     assert not loaded.lab
     assert loaded.general.env == "prod"
-    assert [t.id for t in loaded.tls.targets] == ["api.example.com:443", "internal.example.com:8443"]
+    ids = [t.id for t in loaded.tls.targets]
+    assert ids == ["api.example.com:443", "internal.example.com:8443"]
 
 
 def test_example_claims_name_checks_seawall_emits() -> None:
