@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import socket
 
 import pytest
 
@@ -58,3 +60,18 @@ def test_lab_sweep_finds_the_open_port_and_passes_the_isolated_fleet() -> None:
     isolated = facts["isolated.a->isolated.b/tcp"]
     assert [a.detail["errno"] for a in isolated.attempts if a.kind == "sweep"] == ["timeout=201"]
     assert rules.verdict(isolated, IsolationPolicy(), 0).outcome is Outcome.PASS
+
+
+def test_forked_sweep_covers_the_range_once() -> None:
+    from seawall.agent import probe
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        first, last = max(1, port - 20), min(65535, port + 20)
+        got = probe.sweep({"host": "127.0.0.1", "first": first, "last": last, "timeout": 1.0,
+                           "workers": 2}, b"\0" * 32, max_in_flight=16, rate=0)
+    assert port in got["open"]
+    assert sum(got["counts"].values()) == last - first + 1
+    assert got["workers"] == min(2, os.cpu_count() or 1)
