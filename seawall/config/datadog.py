@@ -40,6 +40,7 @@ class DatadogConfig:
     location: str = ""
     host_name: str = ""
     timeout: float = 10.0
+    delivery_budget: float = 20.0  # seconds of delivery per run in all (seawall.report.delivery)
     spool_max_files: int = 500
     spool_max_bytes: int = 50_000_000
     ca_file: Path | None = None
@@ -69,6 +70,8 @@ def parse(t: Table, base: Path) -> DatadogConfig:
         location=t.text("location", default.location),
         host_name=t.host("host_name", default.host_name),
         timeout=t.number("timeout", default.timeout, minimum=0.1, maximum=120),
+        delivery_budget=t.number("delivery_budget", default.delivery_budget, minimum=1,
+                                 maximum=600),
         spool_max_files=t.integer("spool_max_files", default.spool_max_files, minimum=1),
         spool_max_bytes=t.integer("spool_max_bytes", default.spool_max_bytes, minimum=10_000),
         ca_file=t.path_value("ca_file", None, base=base),

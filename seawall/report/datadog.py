@@ -34,9 +34,10 @@ from typing import Any
 
 from seawall.model import JSON, CheckResult, Outcome, RunInfo, RunSummary
 from seawall.report import registry
+from seawall.report.delivery import DEFAULT_BUDGET, BudgetedTransport, DeliveryBudget, spool_lock
 from seawall.report.evidence import write_atomic
 from seawall.report.tags import ContextBudget, result_tags, run_tags, tag
-from seawall.report.transport import HttpTransport, Payload, Secret, Verdict
+from seawall.report.transport import Payload, Secret, Verdict
 
 EVENT_ALERT = {Outcome.FAIL: "error", Outcome.ERROR: "warning"}
 EVENT_WORD = {Outcome.FAIL: "FAIL", Outcome.ERROR: "INCONCLUSIVE"}
@@ -214,7 +215,8 @@ class DatadogReporter:
 
     Built by :meth:`create` from the ``[datadog]`` settings and the environment (the API
     key only ever comes from ``DD_API_KEY``). ``sender`` is the HTTP transport (spooled,
-    replayed) or a DogStatsD transport (best effort, ``spool`` is None).
+    replayed, bounded by the run's delivery budget) or a DogStatsD transport (best
+    effort, ``spool`` is None).
     """
 
     name = "datadog"
@@ -243,9 +245,10 @@ class DatadogReporter:
                env: str = "", service: str = "seawall", team: str = "", location: str = "",
                host_name: str = "", timeout: float = 10.0, spool_max_files: int = 500,
                spool_max_bytes: int = 50_000_000, ca_file: Path | None = None,
-               **_: Any) -> DatadogReporter:
-        """The reporter for these settings: HTTP when ``DD_API_KEY`` is set, else
-        DogStatsD (``DD_AGENT_HOST``/``DD_DOGSTATSD_URL``)."""
+               delivery_budget: float = DEFAULT_BUDGET, **_: Any) -> DatadogReporter:
+        """The reporter for these settings: HTTP when ``DD_API_KEY`` is set (at most
+        ``delivery_budget`` seconds of delivery per run), else DogStatsD
+        (``DD_AGENT_HOST``/``DD_DOGSTATSD_URL``)."""
         from seawall.report.spool import Spool
 
         host = host_name or f"seawall-{location or 'local'}"
@@ -254,8 +257,9 @@ class DatadogReporter:
         key = environ.get("DD_API_KEY", "")
         if key:
             url = site_url(environ.get("DD_SITE", "") or site)
-            sender: Any = HttpTransport(api_key=Secret(key), api_host=url, host_name=host,
-                                        timeout=timeout, ca_file=ca_file)
+            sender: Any = BudgetedTransport(api_key=Secret(key), api_host=url, host_name=host,
+                                            timeout=timeout, ca_file=ca_file,
+                                            budget=DeliveryBudget(delivery_budget))
             spool = Spool(state_dir / "spool", max_files=spool_max_files,
                           max_bytes=spool_max_bytes)
             return cls(sender=sender, spool=spool, state_file=state_dir / STATUS_FILE,
@@ -274,7 +278,18 @@ class DatadogReporter:
     def _deliver(self) -> None:
         if self.spool is None:
             return
-        delivery = self.spool.deliver(self.sender, lost_event=self._lost)
+        budget = getattr(self.sender, "budget", None)
+        if not isinstance(budget, DeliveryBudget):
+            budget = DeliveryBudget()
+        with spool_lock(self.spool.directory, budget=budget) as held:
+            if not held:  # another process is delivering this spool: ours waits in it
+                text = (f"delivery skipped: another Seawall process kept the spool busy "
+                        f"for the rest of this run's {budget.total:g} s delivery budget")
+                if text not in self.messages:
+                    self.messages.append(text)
+                    log.warning("Datadog %s", text)
+                return
+            delivery = self.spool.deliver(self.sender, lost_event=self._lost)
         self.deliveries.append(delivery)
         stopped = delivery.stopped
         if stopped is not None and stopped.verdict is Verdict.AUTH:
