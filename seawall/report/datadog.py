@@ -36,7 +36,7 @@ from seawall.model import JSON, CheckResult, Outcome, RunInfo, RunSummary
 from seawall.report import registry
 from seawall.report.delivery import DEFAULT_BUDGET, BudgetedTransport, DeliveryBudget, spool_lock
 from seawall.report.evidence import write_atomic
-from seawall.report.tags import ContextBudget, result_tags, run_tags, tag
+from seawall.report.tags import ContextBudget, extra_tags, result_tags, run_tags, tag
 from seawall.report.transport import Payload, Secret, Verdict
 
 EVENT_ALERT = {Outcome.FAIL: "error", Outcome.ERROR: "warning"}
@@ -54,10 +54,12 @@ log = logging.getLogger("seawall.report.datadog")
 
 @dataclass(frozen=True, kw_only=True)
 class Identity:
-    """Who sends: the explicit host name, the service tag and the run's base tags."""
+    """Who sends: the explicit host name, the service tag, and ``extra`` tags added to
+    the run's base tags (a schedule's tags, from ``SEAWALL_TAGS``)."""
 
     host: str
     service: str = "seawall"
+    extra: tuple[str, ...] = ()
 
 
 def site_url(site: str) -> str:
@@ -154,7 +156,7 @@ def map_run(
     """Every payload of one run: per-result gauges, service checks and events, then the
     run-level gauges (heartbeat, duration, checks by outcome, spooled, dropped)."""
     run = summary.run
-    base = run_tags(run, service=identity.service)
+    base = [*run_tags(run, service=identity.service), *identity.extra]
     host = identity.host
     series: list[Payload] = []
     checks: list[Payload] = []
@@ -198,7 +200,8 @@ def map_run(
                   statuses=statuses, unregistered=unregistered, over_budget=budget.refused)
 
 
-def lost_event(run: RunInfo, host: str, service: str, count: int, now: float) -> Payload:
+def lost_event(run: RunInfo, host: str, service: str, count: int, now: float,
+               extra: tuple[str, ...] = ()) -> Payload:
     """The one event announcing items dropped while Datadog could not take them."""
     text = (f"%%% \n{count} Seawall items (gauges, service checks or events) were dropped "
             "before Datadog accepted them: they were past Datadog's acceptance window "
@@ -207,7 +210,7 @@ def lost_event(run: RunInfo, host: str, service: str, count: int, now: float) ->
     return {"title": f"[Seawall] {count} results expired before delivery ({run.env})",
             "text": text, "date_happened": int(now), "alert_type": "warning",
             "aggregation_key": "seawall:delivery", "host": host,
-            "tags": run_tags(run, service=service), "source_type_name": "seawall"}
+            "tags": [*run_tags(run, service=service), *extra], "source_type_name": "seawall"}
 
 
 class DatadogReporter:
@@ -216,18 +219,19 @@ class DatadogReporter:
     Built by :meth:`create` from the ``[datadog]`` settings and the environment (the API
     key only ever comes from ``DD_API_KEY``). ``sender`` is the HTTP transport (spooled,
     replayed, bounded by the run's delivery budget) or a DogStatsD transport (best
-    effort, ``spool`` is None).
+    effort, ``spool`` is None). ``extra_tags`` go on everything the run sends.
     """
 
     name = "datadog"
 
     def __init__(self, *, sender: Any, spool: Any | None, state_file: Path, host: str,
                  service: str = "seawall", overrides: Mapping[str, str] | None = None,
-                 where: str = "", clock: Callable[[], float] = time.time) -> None:
+                 where: str = "", clock: Callable[[], float] = time.time,
+                 extra_tags: tuple[str, ...] = ()) -> None:
         self.sender = sender
         self.spool = spool
         self.state_file = state_file
-        self.identity = Identity(host=host, service=service)
+        self.identity = Identity(host=host, service=service, extra=extra_tags)
         self.overrides = {k: v for k, v in (overrides or {}).items() if v}
         self.where = where
         self.clock = clock
@@ -248,12 +252,14 @@ class DatadogReporter:
                delivery_budget: float = DEFAULT_BUDGET, **_: Any) -> DatadogReporter:
         """The reporter for these settings: HTTP when ``DD_API_KEY`` is set (at most
         ``delivery_budget`` seconds of delivery per run), else DogStatsD
-        (``DD_AGENT_HOST``/``DD_DOGSTATSD_URL``)."""
+        (``DD_AGENT_HOST``/``DD_DOGSTATSD_URL``). ``SEAWALL_TAGS`` (set by the scheduler
+        from the schedule's ``tags``) adds its tags to everything sent."""
         from seawall.report.spool import Spool
 
         host = host_name or f"seawall-{location or 'local'}"
         overrides = {"env": environ.get("DD_ENV", "") or env, "team": team,
                      "location": location}
+        extra = tuple(extra_tags(environ.get("SEAWALL_TAGS", "")))
         key = environ.get("DD_API_KEY", "")
         if key:
             url = site_url(environ.get("DD_SITE", "") or site)
@@ -263,17 +269,19 @@ class DatadogReporter:
             spool = Spool(state_dir / "spool", max_files=spool_max_files,
                           max_bytes=spool_max_bytes)
             return cls(sender=sender, spool=spool, state_file=state_dir / STATUS_FILE,
-                       host=host, service=service, overrides=overrides, where=url)
+                       host=host, service=service, overrides=overrides, where=url,
+                       extra_tags=extra)
         from seawall.report.dogstatsd import StatsdTransport
 
         statsd = StatsdTransport(environ)
         return cls(sender=statsd, spool=None, state_file=state_dir / STATUS_FILE, host=host,
-                   service=service, overrides=overrides, where=statsd.target)
+                   service=service, overrides=overrides, where=statsd.target,
+                   extra_tags=extra)
 
     def _lost(self, count: int) -> Payload:
         assert self.run is not None
         return lost_event(self.run, self.identity.host, self.identity.service, count,
-                          self.clock())
+                          self.clock(), self.identity.extra)
 
     def _deliver(self) -> None:
         if self.spool is None:

@@ -17,6 +17,8 @@ import re
 from seawall.model import Finding, RunInfo
 
 MAX_TAG = 200
+#: At most this many extra tags from ``SEAWALL_TAGS`` (a schedule's ``tags``).
+MAX_EXTRA_TAGS = 10
 RUN_KEYS = ("env", "service", "version", "team", "location", "schedule")
 RESULT_KEYS = ("suite", "check", "target")
 _BAD = re.compile(r"[^a-z0-9_\-:./]")
@@ -47,6 +49,27 @@ def run_tags(run: RunInfo, *, service: str = "seawall") -> list[str]:
         "schedule": run.schedule,
     }
     return [tag(k, values[k]) for k in RUN_KEYS]
+
+
+def extra_tags(text: str) -> list[str]:
+    """The ``key:value`` tags of ``SEAWALL_TAGS`` (``"tier:1,Owner:Net Sec"``), normalised,
+    de-duplicated, at most :data:`MAX_EXTRA_TAGS`. An entry without a key and a value,
+    or whose key is one Seawall sets itself (env, check, outcome, ...), is left out: a
+    schedule's tags add to the standard ones, never replace or fork them."""
+    reserved = {*RUN_KEYS, *RESULT_KEYS, "outcome", "reason", "host"}
+    found: list[str] = []
+    for entry in text.split(","):
+        key, sep, value = entry.strip().partition(":")
+        if not sep or not key.strip() or not value.strip():
+            continue
+        normal = normalize(f"{key.strip()}:{value.strip()}")
+        key_part, _, value_part = normal.partition(":")
+        if not value_part or key_part in reserved or normal in found:
+            continue
+        found.append(normal)
+        if len(found) == MAX_EXTRA_TAGS:
+            break
+    return found
 
 
 def result_tags(base: list[str], finding: Finding) -> list[str]:
