@@ -29,6 +29,15 @@ RUN_METRICS: dict[str, str] = {
     "seawall.report.dropped": "results dropped (rejected by Datadog or past its window)",
 }
 
+#: Counts the scheduler sends about itself (seawall.schedule.events names them, without
+#: the prefix; seawall.report.scheduler_metrics sends them).
+SCHEDULER_METRICS: dict[str, str] = {
+    "seawall.schedule.tick_skipped": "ticks skipped, tagged reason:<still_running|locked>",
+    "seawall.schedule.run_error": "runs that did not finish, tagged reason:<timeout|...>",
+    "seawall.schedule.run_finished": "runs ended, tagged outcome:<passed|broken|error>",
+    "seawall.schedule.catch_up": "due times missed while the scheduler was down",
+}
+
 #: Gauges suites attach to findings (``Finding.metrics``), without the prefix.
 FINDING_METRICS: dict[str, str] = {
     "tls.cert.days_to_expiry": "days until the served leaf certificate expires",
@@ -44,6 +53,7 @@ FINDING_METRICS: dict[str, str] = {
 METRICS: dict[str, str] = {
     **RESULT_METRICS,
     **RUN_METRICS,
+    **SCHEDULER_METRICS,
     **{PREFIX + name: text for name, text in FINDING_METRICS.items()},
 }
 

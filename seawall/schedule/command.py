@@ -22,9 +22,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import seawall
 from seawall import config as config_module
 from seawall.config import Config
 from seawall.schedule import spec
@@ -34,10 +36,31 @@ from seawall.schedule.events import CountingMetrics, EventLog, SchedulerMetrics
 from seawall.schedule.runner import Scheduler
 
 
-def scheduler_metrics(config: Config, state_dir: Path) -> SchedulerMetrics:
-    """The scheduler's own metrics sink. The seam for Datadog: return a sink that sends
-    ``schedule.*`` counts (see :mod:`seawall.schedule.events`) when Datadog is set up."""
-    return CountingMetrics()
+def scheduler_metrics(config: Config, state_dir: Path, *,
+                      environ: Mapping[str, str] | None = None,
+                      schedules: Sequence[spec.Schedule] = ()) -> SchedulerMetrics:
+    """The scheduler's own metrics sink: Datadog-backed when ``DD_API_KEY`` (spooled,
+    replayed, as the reporter does) or a DogStatsD Agent (``DD_AGENT_HOST``,
+    ``DD_DOGSTATSD_URL``) is set, else in-memory counts only. Its tags are the ones
+    the runs' reporters use: env, service, version, team, location, schedule, plus
+    each schedule's ``tags``."""
+    from seawall.report import scheduler_metrics as sink
+
+    env = os.environ if environ is None else environ
+    dd = config.datadog
+    general = config.general
+    base = {"env": env.get("DD_ENV") or dd.env or general.env, "service": dd.service,
+            "version": seawall.__version__, "team": dd.team or general.team,
+            "location": dd.location or general.location}
+    metrics = sink.create(
+        state_dir=state_dir, environ=env, base=base,
+        schedule_tags={s.name: s.tags for s in schedules}, site=dd.site,
+        host=dd.host_name or f"seawall-{dd.location or 'local'}",  # as the reporter's
+        timeout=dd.timeout, flush_budget=min(dd.delivery_budget, sink.FLUSH_BUDGET),
+        ca_file=dd.ca_file, spool_max_files=dd.spool_max_files,
+        spool_max_bytes=dd.spool_max_bytes,
+    )
+    return CountingMetrics() if metrics is None else metrics
 
 
 def _schedules_dir(args: argparse.Namespace) -> Path:
@@ -88,7 +111,8 @@ def _run(args: argparse.Namespace) -> int:
     _stop_on_signals(stop)
     scheduler = Scheduler(
         schedules, state_dir=state_dir, cwd=Path.cwd(), clock=SystemClock(),
-        log=EventLog(), metrics=scheduler_metrics(config, state_dir), stop=stop,
+        log=EventLog(), metrics=scheduler_metrics(config, state_dir, schedules=schedules),
+        stop=stop,
         stop_grace=float(os.environ.get("SEAWALL_STOP_GRACE", "5")),
         kill_grace=float(os.environ.get("SEAWALL_KILL_GRACE", "3")),
     )

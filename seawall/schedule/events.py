@@ -7,9 +7,11 @@ line is written, the values of secret environment variables (``DD_API_KEY``,
 ``[redacted]``, so a secret echoed by a child's error line never reaches the log.
 
 The scheduler's own metrics (skipped ticks, run errors, catch-ups) go through the small
-:class:`SchedulerMetrics` seam: :class:`CountingMetrics` keeps them in memory for the
-state file and the tests; a Datadog-backed implementation plugs in at
-:func:`seawall.schedule.command.scheduler_metrics`.
+:class:`SchedulerMetrics` seam: :class:`CountingMetrics` keeps them in memory (no
+Datadog set up, and the tests); with ``DD_API_KEY`` or a DogStatsD Agent,
+:func:`seawall.schedule.command.scheduler_metrics` returns
+:class:`seawall.report.scheduler_metrics.DatadogSchedulerMetrics`, which sends them as
+``seawall.schedule.*`` counts through the reporter's spool and transport.
 """
 
 from __future__ import annotations
