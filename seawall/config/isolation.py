@@ -23,7 +23,11 @@
     host = "10.0.0.5"
     port = 443
 
-    [[isolation.forbidden]]           # beyond the metadata service (always tried)
+    resolvers = []                    # DNS resolvers a sandbox must not query (exfiltration)
+    tunnel_hosts = []                 # where an ICMP echo tunnel must not reach
+
+    [[isolation.forbidden]]           # beyond the metadata service (always tried), e.g.
+                                      # platform endpoints: 168.63.129.16, metadata.google.internal
     label = "kubelet"
     host = "10.0.0.1"
     port = 10250
@@ -34,7 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from seawall.config.reader import Table
+from seawall.config.reader import Table, is_host
 
 RUNTIMES = ("netns", "command")
 TEMPLATES = ("create", "exec", "address", "destroy")
@@ -70,6 +74,8 @@ class IsolationConfig:
     rate: float = 2000.0
     allowed: tuple[AddressConfig, ...] = ()
     forbidden: tuple[AddressConfig, ...] = ()
+    resolvers: tuple[str, ...] = ()
+    tunnel_hosts: tuple[str, ...] = ()
 
 
 def _addresses(t: Table, name: str) -> tuple[AddressConfig, ...]:
@@ -79,6 +85,15 @@ def _addresses(t: Table, name: str) -> tuple[AddressConfig, ...]:
                                  port=item.port("port")))
         item.done()
     return tuple(out)
+
+
+def _hosts(t: Table, name: str) -> tuple[str, ...]:
+    hosts: tuple[str, ...] = t.str_list(name, ())
+    for i, host in enumerate(hosts):
+        if not is_host(host):
+            raise t.error(f"{name}[{i}]", f"{host!r} is not a hostname or IP address",
+                          "use an address like 10.0.0.2 or a DNS name")
+    return hosts
 
 
 def parse(t: Table, base: Path) -> IsolationConfig:
@@ -116,7 +131,8 @@ def parse(t: Table, base: Path) -> IsolationConfig:
     if len(sweep_range) != 2 or sweep_range[0] > sweep_range[1]:
         raise t.error("sweep_range", f"{list(sweep_range)} is not [first, last]",
                       "give two ports, first <= last, e.g. sweep_range = [1, 65535]")
-    config = replace(config, sweep_range=(sweep_range[0], sweep_range[1]))
+    config = replace(config, sweep_range=(sweep_range[0], sweep_range[1]),
+                     resolvers=_hosts(t, "resolvers"), tunnel_hosts=_hosts(t, "tunnel_hosts"))
     if config.timeout_v6 < 1.5:
         raise t.error("timeout_v6", f"{config.timeout_v6} is below 1.5 s",
                       "IPv6 attempts need at least 1.5 s (neighbour discovery); raise it")

@@ -47,7 +47,8 @@ def fleets_from_config(cfg: IsolationConfig) -> tuple[FleetPlan, ...]:
         l2=cfg.l2, forbidden=forbidden, timeout=cfg.timeout, timeout_v6=cfg.timeout_v6,
         allowed=tuple(Destination(label=a.label, host=a.host, port=a.port) for a in cfg.allowed),
         max_in_flight=cfg.max_in_flight, rate=cfg.rate, full_sweep=cfg.full_sweep,
-        sweep_range=cfg.sweep_range,
+        sweep_range=cfg.sweep_range, tunnel_hosts=cfg.tunnel_hosts,
+        resolvers=tuple(Destination(label="dns", host=h, port=53) for h in cfg.resolvers),
     ),)
 
 

@@ -13,6 +13,7 @@ import pytest
 from seawall.config import Config
 from seawall.config.isolation import IsolationConfig
 from seawall.isolation import rules, suite, sweep
+from seawall.isolation.plan import cells_for
 from seawall.isolation.policy import IsolationPolicy
 from seawall.lab import fleet as lab
 from seawall.model import Outcome
@@ -75,3 +76,12 @@ def test_forked_sweep_covers_the_range_once() -> None:
     assert port in got["open"]
     assert sum(got["counts"].values()) == last - first + 1
     assert got["workers"] == min(2, os.cpu_count() or 1)
+
+
+def test_resolvers_and_tunnel_hosts_reach_the_plan() -> None:
+    cfg = IsolationConfig(sandboxes=("a", "b"), resolvers=("10.0.0.2",),
+                          tunnel_hosts=("203.0.113.9",))
+    plan = suite.fleets_from_config(cfg)[0]
+    assert [(d.host, d.port) for d in plan.resolvers] == [("10.0.0.2", 53)]
+    cells = {c.id for c in cells_for(plan)}
+    assert {"fleet.a->dns/dns", "fleet.a->tunnel/icmp_tunnel"} <= cells
