@@ -126,7 +126,7 @@ class Cell:
 
     ``source`` is a sandbox id; ``destination`` a sandbox id, ``metadata``, ``host``, a
     configured label, or ``any`` (for ``raw``); ``protocol`` one of tcp, tcp6, udp,
-    udp6, icmp, icmp6, l2, spoof, raw, dns.
+    udp6, icmp, icmp6, l2 (ARP), ndp, spoof, raw, dns, icmp_tunnel.
     """
 
     source: str
