@@ -35,8 +35,7 @@ def test_the_promised_monitors_exist() -> None:
     assert status["type"] == "service check" and ".last(3)" in status["query"]
     assert status["options"]["thresholds"]["critical"] == 2
     assert status["options"]["thresholds"]["ok"] == 2
-    assert bodies["heartbeat"]["options"]["notify_no_data"] is True
-    assert "by {schedule" in bodies["heartbeat"]["query"]
+    assert bodies["heartbeat-tls"]["options"]["notify_no_data"] is True
     assert "seawall.check.result" in bodies["inconclusive"]["query"]
 
 
@@ -160,3 +159,18 @@ def test_push_needs_an_application_key(monkeypatch: pytest.MonkeyPatch,
         "seawall: environment: DD_API_KEY/DD_APP_KEY: not set (monitors need both an API "
         "key and an application key; set them where you deploy monitors, not in the probe "
         "container)\n")
+
+
+def test_every_schedule_has_a_dead_mans_switch_within_three_periods() -> None:
+    """A schedule that stops running must alert within minutes of its own period, not
+    after a fleet-wide window: one heartbeat monitor per shipped schedule."""
+    from seawall.schedule.spec import load_dir
+
+    for schedule in load_dir(ROOT / "schedules", cwd=ROOT):
+        body = json.loads((MONITORS / f"heartbeat-{schedule.name}.json").read_text())
+        assert f"schedule:{schedule.name}" in body["query"]
+        assert body["options"]["notify_no_data"] is True
+        match = re.match(r"max\(last_(\d+)([mh])\)", body["query"])
+        assert match, body["query"]
+        window = int(match[1]) * (60 if match[2] == "m" else 3600)
+        assert schedule.period < window <= 3 * schedule.period
