@@ -32,7 +32,7 @@ def cpu() -> float:
 
 
 def questions(address: tuple[str, int], attempts: int, use_hello: bool) -> None:
-    ctx = engine.client_context("TLSv1.0")
+    ctx = engine.client_context("TLSv1.0", floor="TLSv1.0")
 
     async def one(limiter: trio.CapacityLimiter) -> None:
         async with limiter:

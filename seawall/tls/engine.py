@@ -8,9 +8,16 @@ Per target, within one ``timeout`` deadline (every attempt included):
    the server's best version, its cipher and ALPN, and the whole chain it sent, which
    :mod:`seawall.tls.x509` verifies offline, so that an expired or untrusted
    certificate is reported as such, never as "down";
-3. one handshake per older version (pinned min=max): accepted or refused, and its
-   cipher. Newer versions need no attempt: offered up to 1.3, the server picked its
-   best (RFC 8446 4.2.1), so every newer one is refused by negotiation;
+3. older versions by descending caps, as sslyze and testssl narrow them: offer TLS 1.0
+   up to (last negotiated - 1); the server answers with its best version in that range
+   (accepted, with its cipher; the versions between are refused by negotiation) or
+   refuses, which proves every version in the range refused, so we stop. A 1.3-only
+   server costs 2 handshakes (was 4), a 1.2+1.3 one 3. Newer versions than the best
+   need no attempt: offered up to 1.3, the server picked its best (RFC 8446 4.2.1).
+   The main handshake already showed the server tolerates a 0x0303 client version, so
+   a lower cap cannot trip version intolerance. An answer that says nothing (our own
+   library refused: ``local_policy``; or an unknown error) falls back to one pinned
+   handshake (min=max) per version of that range; a timeout is never a refusal;
 4. hand-built hellos (:mod:`seawall.tls.hello`) for what OpenSSL 3 cannot offer: SSLv3
    (always), RC4/3DES/export/NULL suites (when TLS <= 1.2 is accepted), and OCSP
    stapling (when TLS 1.2 is accepted). ``raw_hellos=False`` leaves them out.
@@ -139,11 +146,13 @@ class EngineStats:
 
 
 @functools.cache
-def client_context(version: str | None, client_cert: Path | None = None,
-                   client_key: Path | None = None) -> ssl.SSLContext:
+def client_context(ceiling: str | None, client_cert: Path | None = None,
+                   client_key: Path | None = None, *, floor: str = "TLSv1.0",
+                   ) -> ssl.SSLContext:
     """A probing context (cached): no verification (done offline), security level 0 so
-    OpenSSL 3 will even offer TLS 1.0/1.1 and legacy suites, pinned to ``version``
-    (None: everything from TLS 1.0 to 1.3, with ALPN). Raises LocalSetupError."""
+    OpenSSL 3 will even offer TLS 1.0/1.1 and legacy suites, offering ``floor`` up to
+    ``ceiling`` (None: everything from TLS 1.0 to 1.3, with ALPN; ``floor=ceiling``
+    pins one version). Raises LocalSetupError."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -151,11 +160,9 @@ def client_context(version: str | None, client_cert: Path | None = None,
     ctx.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0x4)
     with warnings.catch_warnings():  # TLSVersion.TLSv1/1_1 are deprecated: on purpose
         warnings.simplefilter("ignore", DeprecationWarning)
-        low = TLS_VERSIONS[version] if version else ssl.TLSVersion.TLSv1
-        high = TLS_VERSIONS[version] if version else ssl.TLSVersion.TLSv1_3
-        ctx.minimum_version = low
-        ctx.maximum_version = high
-    if version is None:
+        ctx.minimum_version = TLS_VERSIONS[floor]
+        ctx.maximum_version = TLS_VERSIONS[ceiling or "TLSv1.3"]
+    if ceiling is None:
         ctx.set_alpn_protocols(list(ALPN))
     if client_cert is not None:
         try:
@@ -228,8 +235,9 @@ class _TargetProbe:
         self.legacy: Attempt | None = None
         self.stapled: bool | None = None
 
-    def context(self, version: str | None) -> ssl.SSLContext:
-        return client_context(version, self.endpoint.client_cert, self.endpoint.client_key)
+    def context(self, ceiling: str | None, floor: str = "TLSv1.0") -> ssl.SSLContext:
+        return client_context(ceiling, self.endpoint.client_cert, self.endpoint.client_key,
+                              floor=floor)
 
     async def best(self) -> _Handshake:
         """The main handshake: everything offered, the chain kept."""
@@ -244,12 +252,47 @@ class _TargetProbe:
                     detail=f"offered up to TLSv1.3, server chose {main.version}")
         return main
 
+    async def older(self, best: str) -> None:
+        """Versions older than ``best`` by descending caps (module docstring, step 3)."""
+        names = list(TLS_VERSIONS)
+        top = names.index(best) - 1 if best in TLS_VERSIONS else -1
+        while top >= 0:
+            ceiling, span = names[top], names[:top + 1]
+            self.handshakes += 1
+            try:
+                shake = await _handshake(self.address, self.context(ceiling), self.name,
+                                         want_chain=False)
+            except _FAILURES as exc:
+                reason, detail = classify(exc)
+                if reason not in _REFUSALS:  # says nothing about the server: ask each
+                    async with trio.open_nursery() as nursery:
+                        for version in span:
+                            nursery.start_soon(self.pinned, version)
+                    return
+                for version in span:
+                    self.attempts[version] = Attempt(
+                        version=version, accepted=False, reason=reason,
+                        detail=f"offered TLSv1.0-{ceiling}, refused: {detail}")
+                return
+            if shake.version not in span:  # OpenSSL should refuse that itself
+                async with trio.open_nursery() as nursery:
+                    for version in span:
+                        nursery.start_soon(self.pinned, version)
+                return
+            self.attempts[shake.version] = Attempt(version=shake.version, accepted=True,
+                                                   cipher=shake.cipher)
+            for version in span[span.index(shake.version) + 1:]:
+                self.attempts[version] = Attempt(
+                    version=version, accepted=False, via="negotiation",
+                    detail=f"offered TLSv1.0-{ceiling}, server chose {shake.version}")
+            top = names.index(shake.version) - 1
+
     async def pinned(self, version: str) -> None:
         """One stdlib handshake offering ``version`` only."""
         self.handshakes += 1
         try:
-            shake = await _handshake(self.address, self.context(version), self.name,
-                                     want_chain=False)
+            shake = await _handshake(self.address, self.context(version, floor=version),
+                                     self.name, want_chain=False)
         except _FAILURES as exc:
             reason, detail = classify(exc)
             self.attempts[version] = Attempt(
@@ -315,9 +358,7 @@ async def probe(endpoint: Endpoint, *, budget: float, overrides: Overrides | Non
         except _FAILURES as exc:
             return failed(*classify(exc))
         async with trio.open_nursery() as nursery:
-            for version in TLS_VERSIONS:
-                if version not in state.attempts:
-                    nursery.start_soon(state.pinned, version)
+            nursery.start_soon(state.older, main.version)
             if raw_hellos:
                 nursery.start_soon(state.sslv3)
         if raw_hellos:

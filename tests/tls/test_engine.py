@@ -57,11 +57,34 @@ def test_in_flight_targets_are_bounded_by_concurrency() -> None:
 
 
 def test_handshakes_per_target_are_few(lab_facts: object, lab_stats: engine.EngineStats) -> None:
-    # One full handshake at the best version, then one per older version: 4 at most.
+    # The main handshake, then descending caps: a refusal of TLS 1.0..(best-1) ends it.
     counts = {t.split(".")[0]: n for t, n in lab_stats.per_target.items()}
-    assert counts["good13"] == 4  # TLS 1.3, then 1.0, 1.1, 1.2 refused
-    assert counts["only12"] == 3  # TLS 1.2 (1.3 refused by negotiation), then 1.0, 1.1
+    assert counts["good13"] == 2  # TLS 1.3, then 1.0-1.2 refused
+    assert counts["good12"] == 3  # TLS 1.3, 1.0-1.2 gives 1.2, then 1.0-1.1 refused
+    assert counts["only12"] == 2  # TLS 1.2 (1.3 refused by negotiation), 1.0-1.1 refused
+    assert counts["legacy"] == 4  # TLS 1.3, then 1.2, 1.1, 1.0 each accepted
     assert max(counts.values()) <= 4
+
+
+# Server-counted (the lab counts accepted TCP connections and completed handshakes):
+# 1 main handshake + descending caps + raw hellos (SSLv3 always; legacy suites and OCSP
+# only when TLS 1.2 is accepted). Before descending caps: 5 and 7 connections.
+SERVER_COUNTS = {"good13": (3, 1), "good12": (6, 2)}
+
+
+@pytest.mark.parametrize("case", sorted(SERVER_COUNTS))
+def test_connections_per_target_counted_by_the_server(lab: Lab, case: str) -> None:
+    endpoint = lab_endpoint(lab, case)
+    lab.reset_stats()
+    facts = gather_one(endpoint, lab)
+    counted = lab.stats()[f"{endpoint.host}:443"]
+    assert facts.error is None
+    assert (counted["accepted"], counted["handshakes"]) == SERVER_COUNTS[case]
+    assert counted["accepted"] == facts.handshakes + facts.hellos
+    # Same verdicts as one pinned handshake per version gave.
+    expected = ("TLSv1.3",) if case == "good13" else ("TLSv1.2", "TLSv1.3")
+    assert facts.accepted == expected
+    assert all(a.accepted is False for a in facts.attempts if a.version not in expected)
 
 
 def test_our_own_refusal_is_local_policy_not_a_server_refusal(lab: Lab) -> None:
