@@ -180,10 +180,10 @@ class _Handshake:
     chain: tuple[bytes, ...]
 
 
-def _chain(stream: Any) -> tuple[bytes, ...]:
-    obj: Any = stream._ssl_object  # private APIs: see the module docstring (measured)
-    public = getattr(obj, "get_unverified_chain", None)  # Python >= 3.13
-    items = public() if public else obj._sslobj.get_unverified_chain()
+def _chain(sock: ssl.SSLSocket) -> tuple[bytes, ...]:
+    obj: Any = sock._sslobj  # type: ignore[attr-defined]  # private: module docstring
+    public = getattr(sock, "get_unverified_chain", None)  # Python >= 3.13
+    items = public() if public else obj.get_unverified_chain()
     private_ssl: Any = ssl
     der = private_ssl._ssl.ENCODING_DER
     return tuple(c if isinstance(c, bytes) else c.public_bytes(der) for c in items or ())
@@ -191,23 +191,40 @@ def _chain(stream: Any) -> tuple[bytes, ...]:
 
 async def _handshake(address: tuple[str, int], ctx: ssl.SSLContext, server_name: str,
                      want_chain: bool) -> _Handshake:
+    """One handshake on a non-blocking stdlib SSLSocket, waited on with trio's I/O
+    primitives: OpenSSL reads and writes the socket itself, where trio.SSLStream pumps
+    a memory BIO in Python (measured: bench/tls_engine.md). Raises ssl.SSLError /
+    OSError for classify(); the socket is closed on every path."""
+    # wrap_socket encodes the name after taking over the fd, and a UnicodeError there
+    # would leak that socket: raise it before connecting instead.
+    server_name.encode("idna")
     tcp = await raw.connect(address)
     try:
-        stream = trio.SSLStream(tcp, ctx, server_hostname=server_name)
+        sock = ctx.wrap_socket(tcp, server_hostname=server_name,
+                               do_handshake_on_connect=False)
     except BaseException:
-        await trio.aclose_forcefully(tcp)
+        tcp.close()
         raise
     try:
-        await stream.do_handshake()
-        cipher = stream.cipher()
+        while True:
+            try:
+                sock.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                await trio.lowlevel.wait_readable(sock)
+            except ssl.SSLWantWriteError:
+                await trio.lowlevel.wait_writable(sock)
+        cipher = sock.cipher()
+        version = sock.version() or "?"
         return _Handshake(
-            version=_NAMES.get(stream.version() or "", stream.version() or "?"),
+            version=_NAMES.get(version, version),
             cipher=cipher[0] if cipher else "?",
-            alpn=stream.selected_alpn_protocol(),
-            chain=_chain(stream) if want_chain else (),
+            alpn=sock.selected_alpn_protocol(),
+            chain=_chain(sock) if want_chain else (),
         )
     finally:
-        await trio.aclose_forcefully(stream)
+        sock.close()
+        tcp.close()
 
 
 async def _resolve(endpoint: Endpoint, overrides: Overrides) -> tuple[str, int]:

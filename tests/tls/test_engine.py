@@ -97,7 +97,7 @@ def test_our_own_refusal_is_local_policy_not_a_server_refusal(lab: Lab) -> None:
     address = lab.overrides[(lab_endpoint(lab, "legacy").host, 443)]
 
     async def attempt() -> BaseException:
-        with pytest.raises(trio.BrokenResourceError) as info:
+        with pytest.raises(ssl.SSLError) as info:
             await engine._handshake(address, ctx, "legacy.lab.seawall.test", want_chain=False)
         return info.value
 
