@@ -25,11 +25,16 @@ Per target, within one ``timeout`` deadline (every attempt included):
 A refusal by our own library (it never sent the ClientHello, or refused the answer by
 local rules) is ``local_policy``: inconclusive, never "the server refused".
 
-The chain comes from ``SSLObject._sslobj.get_unverified_chain()``: private on 3.10-3.12
+The chain comes from ``SSLSocket._sslobj.get_unverified_chain()``: private on 3.10-3.12
 (public from 3.13), present on our 3.11.7 (measured), and it returns exactly what the
 server sent, from the same handshake that gave the version and cipher; parsing the TLS
 1.2 Certificate message by hand would cost a second (raw) handshake and does not work
 for TLS 1.3, where the Certificate message is encrypted.
+
+Handshakes run on non-blocking stdlib SSLSockets (OpenSSL reads and writes the socket
+itself) waited on with ``trio.lowlevel.wait_readable/wait_writable``, not on
+``trio.SSLStream``, whose Python-level memory-BIO pumping and stream closes took ~23%
+of a gather's CPU (bench/tls_engine.md).
 
 Contexts are built once per (version, client certificate) and reused by every target:
 they carry no trust store (verification is offline), and building one costs ~1 ms.

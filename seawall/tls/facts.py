@@ -40,7 +40,8 @@ class Attempt:
     and ``reason`` says why (``timeout``, ``local_policy`` when our own library
     refused to send). ``via`` is ``handshake`` (stdlib ssl), ``hello`` (hand-built
     ClientHello) or ``negotiation`` (inferred from the server's choice when offered
-    everything up to TLS 1.3, which is what the version field means: RFC 8446 4.2.1).
+    everything from TLS 1.0 up to 1.3, or up to a lower cap: it picks its best version
+    in the range offered, which is what the version field means: RFC 8446 4.2.1).
     """
 
     version: str

@@ -3,9 +3,11 @@ local refusals, mTLS, and the reasons classify() gives."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -219,3 +221,79 @@ def test_a_crash_on_one_target_is_an_error_there_only(lab: Lab) -> None:
     assert facts[broken.id].error == "probe_crashed"
     assert facts[broken.id].error_detail.startswith("UnicodeError: encoding with 'idna'")
     assert facts[good.id].error is None
+
+
+# --- descending caps: a timeout is never a refusal ----------------------------------------
+
+def offers_tls13(record: bytes) -> bool:
+    """True when the ClientHello in ``record`` has supported_versions with TLS 1.3."""
+    pos = 5 + 4 + 2 + 32  # record header, handshake header, version, random
+    pos += 1 + record[pos]  # session id
+    pos += 2 + int.from_bytes(record[pos:pos + 2], "big")  # cipher suites
+    pos += 1 + record[pos]  # compression methods
+    end = pos + 2 + int.from_bytes(record[pos:pos + 2], "big")
+    pos += 2
+    while pos + 4 <= end:
+        kind, size = int.from_bytes(record[pos:pos + 2], "big"), int.from_bytes(
+            record[pos + 2:pos + 4], "big")
+        if kind == 43:  # supported_versions (RFC 8446 4.2.1)
+            return b"\x03\x04" in record[pos + 5:pos + 4 + size]
+        pos += 4 + size
+    return False
+
+
+@pytest.fixture(scope="module")
+def silent_below_13(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, LabPki]]:
+    """Completes TLS 1.3 handshakes; to a hello without TLS 1.3 it never answers."""
+    pki = LabPki(tmp_path_factory.mktemp("silent"))
+    server = pki.issue(["silent.lab.seawall.test"])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(server.chain_file, server.key_file)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def handle(conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            record = b""
+            while len(record) < 5 or len(record) < 5 + int.from_bytes(record[3:5], "big"):
+                record = conn.recv(16384, socket.MSG_PEEK)
+                if not record:
+                    return
+            if offers_tls13(record):
+                with contextlib.suppress(OSError), ctx.wrap_socket(conn, server_side=True):
+                    pass
+                return
+            while not stop.is_set() and conn.recv(1024, socket.MSG_PEEK):  # hold it open
+                time.sleep(0.05)
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], pki
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_a_silent_older_version_is_a_timeout_not_a_refusal(
+        silent_below_13: tuple[int, LabPki]) -> None:
+    port, pki = silent_below_13
+    facts = gather_one(Endpoint(host="127.0.0.1", port=port, sni="silent.lab.seawall.test",
+                                ca_file=pki.root_ca_file), timeout=0.5)
+    assert facts.error is None
+    assert facts.version == "TLSv1.3"
+    for version in ("SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2"):
+        attempt = facts.attempt(version)
+        assert attempt is not None
+        assert (attempt.accepted, attempt.reason) == (None, "timeout"), attempt
+    assert facts.accepted == ("TLSv1.3",)
