@@ -25,16 +25,16 @@ Per target, within one ``timeout`` deadline (every attempt included):
 A refusal by our own library (it never sent the ClientHello, or refused the answer by
 local rules) is ``local_policy``: inconclusive, never "the server refused".
 
-The chain comes from ``SSLSocket._sslobj.get_unverified_chain()``: private on 3.10-3.12
+The chain comes from ``SSLObject._sslobj.get_unverified_chain()``: private on 3.10-3.12
 (public from 3.13), present on our 3.11.7 (measured), and it returns exactly what the
 server sent, from the same handshake that gave the version and cipher; parsing the TLS
 1.2 Certificate message by hand would cost a second (raw) handshake and does not work
 for TLS 1.3, where the Certificate message is encrypted.
 
-Handshakes run on non-blocking stdlib SSLSockets (OpenSSL reads and writes the socket
-itself) waited on with ``trio.lowlevel.wait_readable/wait_writable``, not on
-``trio.SSLStream``, whose Python-level memory-BIO pumping and stream closes took ~23%
-of a gather's CPU (bench/tls_engine.md).
+Handshakes pump an SSLObject's memory BIOs to a non-blocking socket waited on with
+``trio.lowlevel.wait_readable/wait_writable``, not through ``trio.SSLStream``, whose
+general-purpose pumping, locks and stream closes took ~20% of a gather's CPU
+(bench/tls_engine.md).
 
 Contexts are built once per (version, client certificate) and reused by every target:
 they carry no trust store (verification is offline), and building one costs ~1 ms.
@@ -185,51 +185,62 @@ class _Handshake:
     chain: tuple[bytes, ...]
 
 
-def _chain(sock: ssl.SSLSocket) -> tuple[bytes, ...]:
-    obj: Any = sock._sslobj  # type: ignore[attr-defined]  # private: module docstring
-    public = getattr(sock, "get_unverified_chain", None)  # Python >= 3.13
-    items = public() if public else obj.get_unverified_chain()
+def _chain(obj: ssl.SSLObject) -> tuple[bytes, ...]:
+    private: Any = obj  # private API: see the module docstring (measured)
+    public = getattr(obj, "get_unverified_chain", None)  # Python >= 3.13
+    items = public() if public else private._sslobj.get_unverified_chain()
     private_ssl: Any = ssl
     der = private_ssl._ssl.ENCODING_DER
     return tuple(c if isinstance(c, bytes) else c.public_bytes(der) for c in items or ())
 
 
+async def _flush(sock: socket.socket, outgoing: ssl.MemoryBIO) -> None:
+    view = memoryview(outgoing.read())
+    while view:
+        try:
+            view = view[sock.send(view):]
+        except BlockingIOError:
+            await trio.lowlevel.wait_writable(sock)
+
+
 async def _handshake(address: tuple[str, int], ctx: ssl.SSLContext, server_name: str,
                      want_chain: bool) -> _Handshake:
-    """One handshake on a non-blocking stdlib SSLSocket, waited on with trio's I/O
-    primitives: OpenSSL reads and writes the socket itself, where trio.SSLStream pumps
-    a memory BIO in Python (measured: bench/tls_engine.md). Raises ssl.SSLError /
-    OSError for classify(); the socket is closed on every path."""
-    # wrap_socket encodes the name after taking over the fd, and a UnicodeError there
-    # would leak that socket: raise it before connecting instead.
-    server_name.encode("idna")
-    tcp = await raw.connect(address)
-    try:
-        sock = ctx.wrap_socket(tcp, server_hostname=server_name,
-                               do_handshake_on_connect=False)
-    except BaseException:
-        tcp.close()
-        raise
+    """One handshake: an SSLObject over memory BIOs, pumped here to a non-blocking
+    socket waited on with trio's I/O primitives (trio.SSLStream's general-purpose
+    pumping, locks and stream closes cost ~23% of a gather's CPU: bench/tls_engine.md;
+    SSLContext.wrap_socket would be leaner still but leaks its socket when the peer
+    resets before the handshake starts). Raises ssl.SSLError / OSError for classify();
+    the socket is closed on every path."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname=server_name)
+    sock = await raw.connect(address)
     try:
         while True:
             try:
-                sock.do_handshake()
+                obj.do_handshake()
                 break
             except ssl.SSLWantReadError:
-                await trio.lowlevel.wait_readable(sock)
-            except ssl.SSLWantWriteError:
-                await trio.lowlevel.wait_writable(sock)
-        cipher = sock.cipher()
-        version = sock.version() or "?"
+                await _flush(sock, outgoing)
+                try:
+                    data = sock.recv(16384)
+                except BlockingIOError:
+                    await trio.lowlevel.wait_readable(sock)
+                    continue
+                if data:
+                    incoming.write(data)
+                else:
+                    incoming.write_eof()
+        await _flush(sock, outgoing)  # our Finished: the server counts a completed handshake
+        cipher = obj.cipher()
+        version = obj.version() or "?"
         return _Handshake(
             version=_NAMES.get(version, version),
             cipher=cipher[0] if cipher else "?",
-            alpn=sock.selected_alpn_protocol(),
-            chain=_chain(sock) if want_chain else (),
+            alpn=obj.selected_alpn_protocol(),
+            chain=_chain(obj) if want_chain else (),
         )
     finally:
         sock.close()
-        tcp.close()
 
 
 async def _resolve(endpoint: Endpoint, overrides: Overrides) -> tuple[str, int]:
