@@ -22,7 +22,7 @@ import trio
 
 from seawall.lab import Lab
 from seawall.targets import Endpoint
-from seawall.tls import engine
+from seawall.tls import engine, transport
 from seawall.tls import hello as raw
 
 
@@ -32,7 +32,7 @@ def cpu() -> float:
 
 
 def questions(address: tuple[str, int], attempts: int, use_hello: bool) -> None:
-    ctx = engine.client_context("TLSv1.0", floor="TLSv1.0")
+    ctx = transport.client_context("TLSv1.0", floor="TLSv1.0")
 
     async def one(limiter: trio.CapacityLimiter) -> None:
         async with limiter:
@@ -41,7 +41,7 @@ def questions(address: tuple[str, int], attempts: int, use_hello: bool) -> None:
                     await raw.ask(address, raw.client_hello(0x0301, raw.GOOD_SUITES,
                                                             "bench.lab.seawall.test"))
                 else:
-                    await engine._handshake(address, ctx, "bench.lab.seawall.test", False)
+                    await transport._handshake(address, ctx, "bench.lab.seawall.test", False)
             except (OSError, trio.BrokenResourceError):
                 pass
 

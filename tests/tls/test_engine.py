@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 
 from seawall.lab import Lab, LabPki
 from seawall.targets import Endpoint
-from seawall.tls import engine
+from seawall.tls import engine, transport
 from seawall.tls.facts import TlsFacts
 
 from .conftest import lab_endpoint
@@ -100,7 +100,7 @@ def test_our_own_refusal_is_local_policy_not_a_server_refusal(lab: Lab) -> None:
 
     async def attempt() -> BaseException:
         with pytest.raises(ssl.SSLError) as info:
-            await engine._handshake(address, ctx, "legacy.lab.seawall.test", want_chain=False)
+            await transport._handshake(address, ctx, "legacy.lab.seawall.test", want_chain=False)
         return info.value
 
     reason, detail = engine.classify(trio.run(attempt))
