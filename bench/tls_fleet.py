@@ -1,6 +1,6 @@
 """TLS fleet benchmark: Seawall vs sslyze vs the bare-handshake limit, same lab servers.
 
-    python bench/tls_fleet.py [--endpoints 500] [--write bench/tls.md]
+    python bench/tls_fleet.py [--endpoints 500] [--write FILE]
 
 1. Start N lab TLS servers (copies of good13/good12/only12/alpn) in the lab's child
    process (one core for the servers, like a fleet elsewhere).
@@ -149,7 +149,8 @@ def main() -> None:
         loads["seawall"] = load()
         runs.sort(key=lambda r: r[2].get("elapsed", math.inf))
         bare1, bare2, ours = runs[len(runs) // 2]
-        spread = ", ".join(f"{r[2]['elapsed']:.2f}" for r in runs if "elapsed" in r[2])
+        spread = ", ".join(f"{r[2]['elapsed']:.2f}" if "elapsed" in r[2]
+                           else f"FAILED ({r[2].get('error', '?')})" for r in runs)
         theirs = {"error": "skipped"} if args.skip_sslyze else sslyze(lab, fleet, workdir)
         loads["sslyze"] = load()
     limit = max(bare1["per_second"], bare2["per_second"])
