@@ -217,7 +217,7 @@ def _sweep_slice(host: str, ports: range, timeout: float, *, max_in_flight: int,
 def _forked(host: str, ports: range, timeout: float, *, max_in_flight: int, rate: float,
             workers: int) -> tuple[dict[str, int], list[int]]:
     """The range split over ``workers`` forked processes (one core each: the loop is
-    CPU-bound in Python; bench/isolation.md), bounds and rate split evenly."""
+    CPU-bound in Python; BENCHMARKS.md), bounds and rate split evenly."""
     children = []
     for i in range(workers):
         read, write = os.pipe()

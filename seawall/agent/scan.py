@@ -1,6 +1,6 @@
 """A non-blocking TCP connect loop on epoll: many attempts in flight, one thread.
 
-Chosen by measurement (bench/isolation.md): trio with one task per attempt tops out
+Chosen by measurement (BENCHMARKS.md): trio with one task per attempt tops out
 near 4-5k attempts/s on this 2-core machine, while this loop sustains well over 20k
 connects/s against rejected ports, which is what makes a full 65,535-port sweep as fast
 as ``nmap -sT -T4``. Each connected socket optionally runs the canary handshake (nonce

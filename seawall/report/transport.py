@@ -161,7 +161,7 @@ class HttpTransport:
         error: BaseException | None = None
         # The client rewrites ``points`` and fills ``host`` in place: give it shallow
         # copies, so the spooled items stay as they were (a deep copy cost 0.2 s per
-        # 3,000 series: bench/report.md).
+        # 3,000 series: BENCHMARKS.md).
         body = [dict(item) for item in items]
         self.requests += 1
         try:

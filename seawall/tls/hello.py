@@ -206,7 +206,7 @@ async def connect(address: tuple[str, int]) -> socket.socket:
     """A connected non-blocking stdlib TCP socket to a numeric ``address``, waited on
     with trio's I/O primitives: no getaddrinfo per connection (trio's open_tcp_stream
     resolves even IP literals: ~0.15 ms each) and no trio stream objects (their close
-    and checkpoints cost ~20% of a gather's CPU: cProfile, bench/tls_engine.md). The
+    and checkpoints cost ~20% of a gather's CPU: cProfile, BENCHMARKS.md). The
     caller closes it; a failed connect raises OSError (ConnectionRefusedError, ...)."""
     family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

@@ -3,7 +3,7 @@
 Handshakes pump an SSLObject's memory BIOs to a non-blocking socket waited on with
 ``trio.lowlevel.wait_readable/wait_writable``, not through ``trio.SSLStream``, whose
 general-purpose pumping, locks and stream closes took ~20% of a gather's CPU
-(bench/tls_engine.md).
+(BENCHMARKS.md).
 
 Contexts are built once per (version, client certificate) and reused by every target:
 they carry no trust store (verification is offline), and building one costs ~1 ms.
@@ -101,7 +101,7 @@ async def _handshake(address: tuple[str, int], ctx: ssl.SSLContext, server_name:
                      want_chain: bool) -> _Handshake:
     """One handshake: an SSLObject over memory BIOs, pumped here to a non-blocking
     socket waited on with trio's I/O primitives (trio.SSLStream's general-purpose
-    pumping, locks and stream closes cost ~23% of a gather's CPU: bench/tls_engine.md;
+    pumping, locks and stream closes cost ~23% of a gather's CPU: BENCHMARKS.md;
     SSLContext.wrap_socket would be leaner still but leaks its socket when the peer
     resets before the handshake starts). Raises ssl.SSLError / OSError for classify();
     the socket is closed on every path."""
