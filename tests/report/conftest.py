@@ -1,4 +1,5 @@
-"""Fixtures for the Datadog reporter tests: the local HTTPS intake, runs, leak checks."""
+"""Fixtures for the Datadog reporter tests: runs and leak checks (the intake and the
+API key fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,35 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from datadog.api.api_client import APIClient
 
 from seawall.lab.intake import DatadogIntake
 from seawall.model import CheckResult, Finding, Outcome, RunInfo, RunSummary
 from seawall.report.datadog import DatadogReporter
 
 
-@pytest.fixture
-def api_key() -> str:
-    """A fresh fake API key (32 hex digits, the shape of a real one)."""
-    return secrets.token_hex(16)
-
-
 @pytest.fixture(autouse=True)
-def fresh_client() -> Iterator[None]:
-    """The datadog client keeps a timeout counter and backoff in class state."""
-    APIClient._timeout_counter = 0
-    APIClient._backoff_timestamp = None
-    yield
-    APIClient._timeout_counter = 0
-    APIClient._backoff_timestamp = None
-
-
-@pytest.fixture
-def intake(tmp_path: Path, api_key: str) -> Iterator[DatadogIntake]:
-    """The local intake; after the test, it must have seen the key only in its header."""
-    with DatadogIntake(tmp_path / "intake", api_key=api_key) as running:
-        yield running
-    assert running.key_leaks == []
+def fresh_client(datadog_client_reset: None) -> None:
+    """Every test here starts with the datadog client's class state reset."""
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from datadog.api.api_client import APIClient
 
 import seawall
 from seawall.config import Config
@@ -34,26 +32,9 @@ from seawall.schedule.runner import Scheduler
 from .conftest import FAST_ENV, QUICK, make_schedule, write_probes
 
 
-@pytest.fixture
-def api_key() -> str:
-    return secrets.token_hex(16)
-
-
 @pytest.fixture(autouse=True)
-def fresh_client() -> Iterator[None]:
-    """The datadog client keeps a timeout counter and backoff in class state."""
-    APIClient._timeout_counter = 0
-    APIClient._backoff_timestamp = None
-    yield
-    APIClient._timeout_counter = 0
-    APIClient._backoff_timestamp = None
-
-
-@pytest.fixture
-def intake(tmp_path: Path, api_key: str) -> Iterator[DatadogIntake]:
-    with DatadogIntake(tmp_path / "intake", api_key=api_key) as running:
-        yield running
-    assert running.key_leaks == []
+def fresh_client(datadog_client_reset: None) -> None:
+    """Every test here starts with the datadog client's class state reset."""
 
 
 @pytest.fixture(autouse=True)
