@@ -34,7 +34,12 @@ from typing import Any
 
 from seawall.model import JSON, CheckResult, Outcome, RunInfo, RunSummary
 from seawall.report import registry
-from seawall.report.delivery import DEFAULT_BUDGET, BudgetedTransport, DeliveryBudget, spool_lock
+from seawall.report.delivery import (
+    DEFAULT_BUDGET,
+    DeliveryBudget,
+    http_delivery,
+    spool_lock,
+)
 from seawall.report.evidence import write_atomic
 from seawall.report.tags import ContextBudget, extra_tags, result_tags, run_tags, tag
 from seawall.report.transport import Payload, Secret, Verdict
@@ -254,8 +259,6 @@ class DatadogReporter:
         ``delivery_budget`` seconds of delivery per run), else DogStatsD
         (``DD_AGENT_HOST``/``DD_DOGSTATSD_URL``). ``SEAWALL_TAGS`` (set by the scheduler
         from the schedule's ``tags``) adds its tags to everything sent."""
-        from seawall.report.spool import Spool
-
         host = host_name or f"seawall-{location or 'local'}"
         overrides = {"env": environ.get("DD_ENV", "") or env, "team": team,
                      "location": location}
@@ -263,11 +266,10 @@ class DatadogReporter:
         key = environ.get("DD_API_KEY", "")
         if key:
             url = site_url(environ.get("DD_SITE", "") or site)
-            sender: Any = BudgetedTransport(api_key=Secret(key), api_host=url, host_name=host,
-                                            timeout=timeout, ca_file=ca_file,
-                                            budget=DeliveryBudget(delivery_budget))
-            spool = Spool(state_dir / "spool", max_files=spool_max_files,
-                          max_bytes=spool_max_bytes)
+            sender, spool = http_delivery(
+                key, api_host=url, host_name=host, timeout=timeout, ca_file=ca_file,
+                budget=delivery_budget, state_dir=state_dir, max_files=spool_max_files,
+                max_bytes=spool_max_bytes)
             return cls(sender=sender, spool=spool, state_file=state_dir / STATUS_FILE,
                        host=host, service=service, overrides=overrides, where=url,
                        extra_tags=extra)

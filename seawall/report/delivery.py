@@ -28,7 +28,8 @@ from typing import Any
 
 from urllib3.util.timeout import Timeout
 
-from seawall.report.transport import HttpTransport, Payload, Response, Verdict
+from seawall.report.spool import Spool
+from seawall.report.transport import HttpTransport, Payload, Response, Secret, Verdict
 
 DEFAULT_BUDGET = 20.0
 #: The shortest timeout handed to a socket: 0 would make it non-blocking, not "expired".
@@ -164,3 +165,14 @@ def spool_lock(directory: Path, *, budget: DeliveryBudget) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def http_delivery(api_key: str, *, api_host: str, host_name: str, timeout: float,
+                  ca_file: Path | None, budget: float, state_dir: Path, max_files: int,
+                  max_bytes: int) -> tuple[BudgetedTransport, Spool]:
+    """The budgeted HTTP sender and the shared spool (``<state_dir>/spool``) that the
+    reporter and the scheduler's metrics both deliver through."""
+    sender = BudgetedTransport(api_key=Secret(api_key), api_host=api_host,
+                               host_name=host_name, timeout=timeout, ca_file=ca_file,
+                               budget=DeliveryBudget(budget))
+    return sender, Spool(state_dir / "spool", max_files=max_files, max_bytes=max_bytes)

@@ -31,7 +31,7 @@ from typing import Any
 from seawall.model import RunInfo
 from seawall.report import registry
 from seawall.report.datadog import lost_event, site_url
-from seawall.report.delivery import BudgetedTransport, DeliveryBudget, spool_lock
+from seawall.report.delivery import DeliveryBudget, http_delivery, spool_lock
 from seawall.report.spool import Delivery, Spool
 from seawall.report.tags import RUN_KEYS, extra_tags, normalize, tag
 from seawall.report.transport import Payload, Secret
@@ -184,11 +184,10 @@ def create(*, state_dir: Path, environ: Mapping[str, str], base: Mapping[str, st
     key = environ.get("DD_API_KEY", "")
     if key:
         url = site_url(environ.get("DD_SITE", "") or site)
-        sender: Any = BudgetedTransport(api_key=Secret(key), api_host=url, host_name=host,
-                                        timeout=timeout, ca_file=ca_file,
-                                        budget=DeliveryBudget(flush_budget))
-        spool = Spool(state_dir / "spool", max_files=spool_max_files,
-                      max_bytes=spool_max_bytes)
+        sender, spool = http_delivery(
+            key, api_host=url, host_name=host, timeout=timeout, ca_file=ca_file,
+            budget=flush_budget, state_dir=state_dir, max_files=spool_max_files,
+            max_bytes=spool_max_bytes)
         return DatadogSchedulerMetrics(sender=sender, spool=spool, host=host, base=base,
                                        schedule_tags=schedule_tags, flush_budget=flush_budget)
     if environ.get("DD_AGENT_HOST") or environ.get("DD_DOGSTATSD_URL"):
