@@ -13,6 +13,7 @@ import select
 import socket
 import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +52,29 @@ def arp(attempt: Result) -> Result:
     frame = (b"\xff" * 6 + mac + b"\x08\x06"
              + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac + socket.inet_aton(local)
              + b"\0" * 6 + target)
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806)) as sock:
+    reply = _solicit(iface, 0x0806, frame, attempt["timeout"], lambda data: (
+        len(data) >= 42 and data[20:22] == b"\x00\x02" and data[28:32] == target))
+    if reply is None:
+        return {"status": "timeout", "iface": iface}
+    return {"status": "mac", "mac": reply[22:28].hex(":"), "iface": iface}
+
+
+def _solicit(iface: str, ethertype: int, frame: bytes, timeout: float,
+             is_answer: Callable[[bytes], bool]) -> bytes | None:
+    """Send ``frame`` on ``iface`` and return the first frame of ``ethertype`` that
+    ``is_answer`` accepts within ``timeout`` seconds, or None (shared by ARP and NDP)."""
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ethertype)) as sock:
         sock.bind((iface, 0))
-        deadline = time.monotonic() + attempt["timeout"]
+        deadline = time.monotonic() + timeout
         sock.send(frame)
         while (left := deadline - time.monotonic()) > 0:
             ready, _, _ = select.select([sock], [], [], left)
             if not ready:
                 break
-            data = sock.recv(128)
-            if len(data) >= 42 and data[20:22] == b"\x00\x02" and data[28:32] == target:
-                return {"status": "mac", "mac": data[22:28].hex(":"), "iface": iface}
-    return {"status": "timeout", "iface": iface}
+            data = sock.recv(256)
+            if is_answer(data):
+                return data
+    return None
 
 
 def _route6_to(host: str) -> tuple[str, bytes]:
@@ -98,18 +110,11 @@ def ndp(attempt: Result) -> Result:
         + message[4:]
     ip6 = struct.pack("!IHBB", 6 << 28, len(message), 58, 255) + local + group
     frame = b"\x33\x33" + group[12:] + mac + b"\x86\xdd" + ip6 + message
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86DD)) as sock:
-        sock.bind((iface, 0))
-        deadline = time.monotonic() + attempt["timeout"]
-        sock.send(frame)
-        while (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([sock], [], [], left)
-            if not ready:
-                break
-            data = sock.recv(256)
-            if len(data) >= 78 and data[20] == 58 and data[54] == 136 and data[62:78] == target:
-                return {"status": "mac", "mac": data[6:12].hex(":"), "iface": iface}
-    return {"status": "timeout", "iface": iface}
+    reply = _solicit(iface, 0x86DD, frame, attempt["timeout"], lambda data: (
+        len(data) >= 78 and data[20] == 58 and data[54] == 136 and data[62:78] == target))
+    if reply is None:
+        return {"status": "timeout", "iface": iface}
+    return {"status": "mac", "mac": reply[6:12].hex(":"), "iface": iface}
 
 
 def raw(attempt: Result) -> Result:
