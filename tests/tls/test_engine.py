@@ -8,7 +8,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -159,6 +159,32 @@ def self_signed_client(directory: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+@contextlib.contextmanager
+def serving(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[int]:
+    """A loopback TCP server calling ``handle(conn, stop)`` in a thread per connection;
+    yields its port, and stops (``stop`` set, listener closed) on exit."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=handle, args=(conn, stop), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
 @pytest.fixture(scope="module")
 def mtls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, LabPki]]:
     pki = LabPki(tmp_path_factory.mktemp("mtls"))
@@ -171,29 +197,15 @@ def mtls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int,
     # TLS 1.2: the server's verdict on the client certificate arrives in the handshake
     # (in TLS 1.3 it comes after the client's handshake has completed).
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
 
-    def serve() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        with conn, contextlib.suppress(OSError):
             conn.settimeout(2)
-            try:
-                with ctx.wrap_socket(conn, server_side=True):
-                    pass
-            except (OSError, ssl.SSLError):
-                conn.close()
+            with ctx.wrap_socket(conn, server_side=True):
+                pass
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], pki
-    stop.set()
-    thread.join()
-    listener.close()
+    with serving(handle) as port:
+        yield port, pki
 
 
 def test_mtls_client_certificate_is_presented(mtls_server: tuple[int, LabPki],
@@ -250,10 +262,8 @@ def silent_below_13(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(server.chain_file, server.key_file)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
 
-    def handle(conn: socket.socket) -> None:
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             conn.settimeout(5)
             record = b""
@@ -268,21 +278,8 @@ def silent_below_13(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
             while not stop.is_set() and conn.recv(1024, socket.MSG_PEEK):  # hold it open
                 time.sleep(0.05)
 
-    def serve() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], pki
-    stop.set()
-    thread.join()
-    listener.close()
+    with serving(handle) as port:
+        yield port, pki
 
 
 def test_a_silent_older_version_is_a_timeout_not_a_refusal(
