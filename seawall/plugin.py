@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from seawall import config as config_module
-from seawall.bridge import BRIDGE_KEY, ReporterBridge
+from seawall.bridge import BRIDGE_KEY, SUITE_MARKERS, ReporterBridge
 from seawall.config import Config
 from seawall.errors import ConfigError
 from seawall.expect import _current
@@ -106,12 +106,13 @@ def pytest_configure(config: pytest.Config) -> None:
         bridge = ReporterBridge.from_pytest(config, loaded)
         config.stash[BRIDGE_KEY] = bridge
         config.pluginmanager.register(bridge, "seawall-bridge")
-    _stop_on_sigterm()
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_sigterm(resources: contextlib.ExitStack) -> None:
     """SIGTERM (docker stop, the scheduler's deadline) ends the run like Ctrl-C does, so
-    labs, namespaces and mounts are torn down and results are flushed."""
+    labs, namespaces and mounts are torn down and results are flushed. Installed only
+    when probes (suite-marked tests or target kinds) were selected, and restored at the
+    end: other pytest runs in the same environment keep pytest's own signal handling."""
     if threading.current_thread() is not threading.main_thread():
         return
 
@@ -119,7 +120,9 @@ def _stop_on_sigterm() -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     with contextlib.suppress(ValueError, OSError):
-        signal.signal(signal.SIGTERM, interrupt)
+        previous = signal.signal(signal.SIGTERM, interrupt)
+        # restored at session end, after the labs are torn down (callbacks run LIFO)
+        resources.callback(signal.signal, signal.SIGTERM, previous)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -168,6 +171,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             target = callspec.params.get(kind)
             if target is not None and target not in state.selected.setdefault(kind, []):
                 state.selected[kind].append(target)
+    probes = any(item.get_closest_marker(m) for item in items for m in SUITE_MARKERS)
+    if probes or any(state.selected.values()):
+        _stop_on_sigterm(state.resources)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -209,3 +209,28 @@ def test_privileged_marker_skips_without_root(demo: pytest.Pytester) -> None:
     else:
         result.assert_outcomes(skipped=1)
         result.stdout.fnmatch_lines(["*needs root*"])
+
+
+def test_sigterm_stops_probe_runs_cleanly_and_is_restored(demo: pytest.Pytester) -> None:
+    import signal
+
+    demo.makepyfile(test_signal='''
+import signal
+import pytest
+
+@pytest.mark.tls
+def test_handler_installed(endpoint):
+    """SIGTERM ends a probe run like Ctrl-C."""
+    assert signal.getsignal(signal.SIGTERM).__name__ == "interrupt"
+
+def test_plain():
+    pass
+''')
+    before = signal.getsignal(signal.SIGTERM)
+    result = demo.runpytest("test_signal.py", "--seawall-state-dir", "state", "-k", "ok")
+    result.assert_outcomes(passed=1, deselected=4)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+    plain = demo.runpytest("test_signal.py", "-k", "plain", "--seawall-state-dir", "state")
+    plain.assert_outcomes(passed=1, deselected=4)
+    assert signal.getsignal(signal.SIGTERM) is before
